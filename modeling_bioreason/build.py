@@ -1,0 +1,151 @@
+"""Assemble a BioReason model and processor from a pretrained causal LM and a pretrained NT-v2 encoder."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from .configuration_bioreason import BioReasonConfig
+from .modeling_bioreason import BioReasonForConditionalGeneration, BioReasonProjector
+from .modeling_nucleotide_transformer import NucleotideTransformerForMaskedLM, NucleotideTransformerModel
+from .processing_bioreason import CHAT_TEMPLATE, DNA_TOKENS, BioReasonProcessor
+from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+
+logger = logging.getLogger(__name__)
+
+
+def _load_text_model(text_model, tokenizer, dtype):
+    if isinstance(text_model, (str, os.PathLike)):
+        source = str(text_model)
+        tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(source)
+        text_model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype or torch.float32)
+    if tokenizer is None:
+        raise ValueError("Pass `tokenizer=` with a text model object (a folder or Hub id carries its own).")
+    if not hasattr(text_model, "get_output_embeddings") or text_model.get_output_embeddings() is None:
+        raise ValueError(f"text_model must be a causal LM with an LM head; got {type(text_model).__name__}.")
+    return text_model, tokenizer
+
+
+def _load_dna_encoder(dna_encoder, dna_tokenizer):
+    if isinstance(dna_encoder, (str, os.PathLike)):
+        source = str(dna_encoder)
+        if dna_tokenizer is None:
+            vocab = os.path.join(source, "vocab.txt")
+            dna_tokenizer = NucleotideTransformerTokenizer(vocab_file=vocab if os.path.isfile(vocab) else None)
+        # A published NT-v2 folder is an EsmForMaskedLM checkpoint; the bare encoder takes its `esm.*` weights.
+        dna_encoder = NucleotideTransformerModel.from_pretrained(source, dtype=torch.float32)
+    if isinstance(dna_encoder, NucleotideTransformerForMaskedLM):
+        dna_encoder = dna_encoder.esm
+    if not isinstance(dna_encoder, NucleotideTransformerModel):
+        raise ValueError(
+            "dna_encoder must be an NT-v2 folder, a NucleotideTransformerModel or a NucleotideTransformerForMaskedLM; "
+            f"got {type(dna_encoder).__name__}."
+        )
+    return dna_encoder, dna_tokenizer if dna_tokenizer is not None else NucleotideTransformerTokenizer()
+
+
+def _prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> int:
+    """Add the DNA tokens and a pad token distinct from EOS; return the vocabulary size before the additions."""
+    size_before = len(tokenizer)
+    tokenizer.add_special_tokens({"extra_special_tokens": list(DNA_TOKENS)}, replace_extra_special_tokens=False)
+    if tokenizer.pad_token is None or tokenizer.pad_token == tokenizer.eos_token:
+        # A pad token equal to EOS would make the collator mask out the EOS the model must learn to emit.
+        candidate = "<|endoftext|>"
+        if candidate in tokenizer.get_vocab() and candidate != tokenizer.eos_token:
+            tokenizer.pad_token = candidate
+        else:
+            tokenizer.add_special_tokens({"pad_token": "<|pad|>"})
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return size_before
+
+
+@torch.no_grad()
+def _init_new_rows(embeddings: torch.Tensor, new_ids: list[int], trained_rows: int) -> None:
+    # New token rows start at the mean of the trained rows (BioReason left them at whatever the checkpoint had).
+    embeddings[new_ids] = embeddings[:trained_rows].float().mean(0).to(embeddings.dtype)
+
+
+def build_bioreason(
+    text_model: str | os.PathLike | PreTrainedModel,
+    dna_encoder: str | os.PathLike | PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase | None = None,
+    dna_tokenizer: PreTrainedTokenizerBase | None = None,
+    dtype: torch.dtype | None = None,
+    **config_overrides,
+) -> tuple[BioReasonForConditionalGeneration, BioReasonProcessor]:
+    """
+    Assemble a BioReason model and its processor from pretrained parts.
+
+    Args:
+        text_model: a causal LM (Qwen3, Llama, SmolLM2, ...) as a local folder, Hub id or loaded model.
+        dna_encoder: an NT-v2 checkpoint folder (as published), or a loaded `NucleotideTransformerModel` /
+            `NucleotideTransformerForMaskedLM`.
+        tokenizer: the LM's tokenizer (required when `text_model` is an object). It is modified in place: the DNA
+            tokens `<|dna_start|>`, `<|dna_pad|>`, `<|dna_end|>` are added, a pad token distinct from EOS is set,
+            and the BioReason chat template is installed.
+        dna_tokenizer: the NT-v2 tokenizer; defaults to the folder's `vocab.txt` or the published vocabulary.
+        dtype: dtype to load a text model given by path (default float32).
+        **config_overrides: `BioReasonConfig` fields, e.g. `projector_type="mlp2x_gelu"`, `dna_feature_layer=-2`.
+
+    The parts are reused, not copied. The DNA-token embedding rows (and LM-head rows when untied) are set to the
+    mean of the trained rows; the embedding matrix grows only if the tokenizer outgrew it.
+
+    Example:
+
+    ```python
+    >>> model, processor = build_bioreason("Qwen/Qwen3-4B", "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species")  # doctest: +SKIP
+    ```
+    """
+    text_model, tokenizer = _load_text_model(text_model, tokenizer, dtype)
+    dna_encoder, dna_tokenizer = _load_dna_encoder(dna_encoder, dna_tokenizer)
+
+    trained_rows = _prepare_tokenizer(tokenizer)
+    if len(tokenizer) > text_model.get_input_embeddings().weight.shape[0]:
+        text_model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    dna_ids = tokenizer.convert_tokens_to_ids(list(DNA_TOKENS))
+    new_ids = [i for i in dna_ids + [tokenizer.pad_token_id] if i >= trained_rows]
+    _init_new_rows(text_model.get_input_embeddings().weight, new_ids, trained_rows)
+    output_embeddings = text_model.get_output_embeddings().weight
+    if output_embeddings.data_ptr() != text_model.get_input_embeddings().weight.data_ptr():
+        _init_new_rows(output_embeddings, new_ids, trained_rows)
+
+    config = BioReasonConfig(
+        text_config=text_model.config,
+        dna_config=dna_encoder.config,
+        dna_start_token_id=dna_ids[0],
+        dna_token_id=dna_ids[1],
+        dna_end_token_id=dna_ids[2],
+        **config_overrides,
+    )
+    with torch.device("meta"):
+        model = BioReasonForConditionalGeneration(config)
+    decoder = getattr(text_model, text_model.base_model_prefix)
+    model.model.language_model = decoder
+    model.lm_head = text_model.get_output_embeddings()
+    model.model.dna_encoder = dna_encoder
+    model.model.dna_projector = BioReasonProjector(config).to(decoder.dtype)
+    for module in model.model.dna_projector.modules():
+        model._init_weights(module)
+    if config.freeze_dna_encoder:
+        dna_encoder.requires_grad_(False)
+    if config.tie_word_embeddings:
+        model.lm_head.weight = decoder.get_input_embeddings().weight
+
+    model.generation_config = text_model.generation_config
+    end_of_turn = [tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>",) if t in tokenizer.get_vocab()]
+    eos = model.generation_config.eos_token_id
+    eos = [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
+    model.generation_config.eos_token_id = list(dict.fromkeys(end_of_turn + eos + [tokenizer.eos_token_id]))
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.config.text_config.pad_token_id = tokenizer.pad_token_id
+    model.eval()
+
+    processor = BioReasonProcessor(tokenizer=tokenizer, dna_tokenizer=dna_tokenizer, chat_template=CHAT_TEMPLATE)
+    logger.info(
+        "Built BioReason: %s + NT-v2 (%d layers), DNA tokens %s", type(text_model).__name__,
+        dna_encoder.config.num_hidden_layers, dna_ids,
+    )
+    return model, processor

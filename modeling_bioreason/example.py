@@ -1,0 +1,65 @@
+"""Real example rows and a tiny, untrained BioReason for demonstrations and tests.
+
+`example_data/` holds real rows copied from the project's shared data (provenance in `example_data/PROVENANCE.md`):
+six KEGG test rows and twelve ClinVar 1,024-bp windows.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+import torch
+from transformers import PreTrainedTokenizerBase, Qwen3Config, Qwen3ForCausalLM
+
+from .build import build_bioreason
+from .configuration_nucleotide_transformer import NucleotideTransformerConfig
+from .modeling_nucleotide_transformer import NucleotideTransformerModel
+
+EXAMPLE_FILES = {"kegg": "kegg_test_rows_6.jsonl", "clinvar": "clinvar_windows_rows_12.jsonl"}
+
+# What a user runs to load a saved folder and ask about a variant; it imports only transformers, so running it in a
+# fresh process proves the folder's remote code works on its own.
+LOAD_AND_ASK = '''\
+import json, sys
+from transformers import AutoModelForCausalLM, AutoProcessor
+
+folder, row = sys.argv[1], json.loads(sys.argv[2])
+model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)
+processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+messages = [{"role": "user", "content": [
+    {"type": "dna", "sequence": row["reference_sequence"]},
+    {"type": "dna", "sequence": row["variant_sequence"]},
+    {"type": "text", "text": row["question"]},
+]}]
+inputs = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True,
+                                       return_tensors="pt")
+output = model.generate(**inputs, max_new_tokens=int(sys.argv[3]), do_sample=False)
+completion = output[:, inputs["input_ids"].shape[1]:]
+print(json.dumps({"model_class": type(model).__module__ + "." + type(model).__name__,
+                  "dna_placeholders": int((inputs["input_ids"] == model.config.dna_token_id).sum()),
+                  "raw": processor.batch_decode(completion, skip_special_tokens=False)[0],
+                  **processor.post_process_generation(completion)[0]}))
+'''
+
+
+def load_example_rows(kind: str = "kegg") -> list[dict]:
+    """Real example rows: `kind="kegg"` (KEGG test rows 0-4 and 22) or `"clinvar"` (12 ClinVar windows)."""
+    if kind not in EXAMPLE_FILES:
+        raise ValueError(f"kind={kind!r}; expected one of {sorted(EXAMPLE_FILES)}.")
+    text = files("modeling_bioreason").joinpath("example_data", EXAMPLE_FILES[kind]).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def tiny_bioreason(tokenizer: PreTrainedTokenizerBase, seed: int = 0, text_hidden: int = 64, dna_hidden: int = 32):
+    """A tiny random Qwen3 + NT-v2 BioReason over `tokenizer` (e.g. the real Qwen3 one). Untrained: for plumbing."""
+    torch.manual_seed(seed)
+    text_config = Qwen3Config(
+        hidden_size=text_hidden, intermediate_size=2 * text_hidden, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=text_hidden // 4, vocab_size=len(tokenizer) + 3, tie_word_embeddings=True,
+        max_position_embeddings=8192, eos_token_id=tokenizer.eos_token_id,
+    )
+    dna_config = NucleotideTransformerConfig(
+        hidden_size=dna_hidden, num_hidden_layers=2, num_attention_heads=4, intermediate_size=4 * dna_hidden
+    )
+    return build_bioreason(Qwen3ForCausalLM(text_config), NucleotideTransformerModel(dna_config), tokenizer=tokenizer)

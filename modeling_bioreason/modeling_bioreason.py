@@ -1,0 +1,375 @@
+"""BioReason (arXiv 2505.23579): DNA-encoder token embeddings, projected into a causal LM at `<|dna_pad|>` placeholders.
+
+Layout follows transformers' LLaVA: `BioReasonModel` = DNA encoder + projector + bare decoder, and
+`BioReasonForConditionalGeneration` = `model` + `lm_head`. The DNA merge is `get_placeholder_mask` + `masked_scatter`.
+
+DNA inputs are batch-aligned: `dna_input_ids` / `dna_attention_mask` have shape `(batch, max_dna_per_prompt, dna_len)`
+(right-padded, all-zero masks for empty slots), because `generate` repeat-interleaves every model kwarg on dim 0
+(`num_return_sequences`, beams, GRPO groups). Projected features (`dna_embeds`) use the same layout with a trailing
+hidden dimension, so a caller can encode once and reuse them for many forwards.
+
+This file ships to the Hub next to the weights: it imports only torch, transformers and its siblings.
+"""
+
+import torch
+from torch import nn
+
+from transformers import AutoModel, GenerationMixin, PreTrainedModel
+from transformers.activations import ACT2FN
+from transformers.cache_utils import Cache
+from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
+from transformers.utils import logging
+
+from .configuration_bioreason import BioReasonConfig
+from .modeling_nucleotide_transformer import NucleotideTransformerModel
+
+logger = logging.get_logger(__name__)
+
+DNA_INPUT_NAMES = ("dna_input_ids", "dna_attention_mask", "dna_embeds")
+
+
+class BioReasonProjector(nn.Module):
+    """Maps DNA-encoder features to the LM's hidden size: one Linear (the paper) or Linear-GELU-Linear."""
+
+    def __init__(self, config: BioReasonConfig):
+        super().__init__()
+        dna_hidden, text_hidden = config.dna_config.hidden_size, config.text_config.hidden_size
+        self.linear_1 = nn.Linear(dna_hidden, text_hidden)
+        if config.projector_type == "mlp2x_gelu":
+            self.act = ACT2FN["gelu"]
+            self.linear_2 = nn.Linear(text_hidden, text_hidden)
+        else:
+            self.act = self.linear_2 = None
+
+    def forward(self, dna_features: torch.Tensor) -> torch.Tensor:
+        hidden_states = self.linear_1(dna_features)
+        if self.linear_2 is not None:
+            hidden_states = self.linear_2(self.act(hidden_states))
+        return hidden_states
+
+
+class BioReasonPreTrainedModel(PreTrainedModel):
+    config_class = BioReasonConfig
+    config: BioReasonConfig
+    base_model_prefix = "model"
+    input_modalities = ("dna", "text")
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["NucleotideTransformerLayer"]
+    _skip_keys_device_placement = ["cache", "past_key_values"]
+    _supports_flash_attn = True
+    _supports_sdpa = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+    _can_compile_fullgraph = False
+
+
+def _check_dna_layout(name: str, tensor: torch.Tensor, batch_size: int) -> None:
+    if tensor.dim() != 3 or tensor.shape[0] != batch_size:
+        raise ValueError(
+            f"{name} must be batch-aligned with shape (batch={batch_size}, max_dna_per_prompt, dna_len); got "
+            f"{tuple(tensor.shape)}. Use BioReasonProcessor, which produces this layout."
+        )
+
+
+class BioReasonModel(BioReasonPreTrainedModel):
+    r"""
+    DNA encoder (NT-v2) + projector + bare decoder; returns the decoder's `last_hidden_state`.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from transformers import Qwen3Config
+    >>> from modeling_bioreason import BioReasonConfig, BioReasonModel, NucleotideTransformerConfig
+    >>> config = BioReasonConfig(
+    ...     text_config=Qwen3Config(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+    ...                             num_key_value_heads=2, head_dim=16, vocab_size=512),
+    ...     dna_config=NucleotideTransformerConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+    ...                                            intermediate_size=128),
+    ...     dna_token_id=510, dna_start_token_id=509, dna_end_token_id=511)
+    >>> model = BioReasonModel(config).eval()
+    >>> input_ids = torch.tensor([[1, 509, 510, 510, 511, 2]])
+    >>> dna_ids, dna_mask = torch.tensor([[[3, 369]]]), torch.ones(1, 1, 2, dtype=torch.long)
+    >>> model(input_ids, dna_input_ids=dna_ids, dna_attention_mask=dna_mask).last_hidden_state.shape
+    torch.Size([1, 6, 64])
+    ```
+    """
+
+    def __init__(self, config: BioReasonConfig):
+        super().__init__(config)
+        self.dna_encoder = NucleotideTransformerModel(config.dna_config)
+        self.dna_projector = BioReasonProjector(config)
+        self.language_model = AutoModel.from_config(config.text_config)
+        if config.freeze_dna_encoder:
+            self.dna_encoder.requires_grad_(False)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.language_model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.language_model.set_input_embeddings(value)
+
+    def get_dna_features(self, dna_input_ids: torch.LongTensor, dna_attention_mask: torch.Tensor) -> torch.Tensor:
+        """
+        Encode and project the DNA sequences of a batch in one encoder call.
+
+        Args:
+            dna_input_ids: `(batch, max_dna_per_prompt, dna_len)` NT token ids, right-padded.
+            dna_attention_mask: same shape; 1 for real tokens, all zeros for empty slots.
+
+        Returns:
+            `dna_embeds` of shape `(batch, max_dna_per_prompt, dna_len, text_hidden_size)`: the projected feature of
+            every real DNA token, zeros elsewhere. Pass it back as `dna_embeds=` to skip the encoder.
+        """
+        _check_dna_layout("dna_input_ids", dna_input_ids, dna_input_ids.shape[0])
+        if dna_attention_mask is None or dna_attention_mask.shape != dna_input_ids.shape:
+            raise ValueError(
+                "dna_attention_mask is required and must have the shape of dna_input_ids "
+                f"{tuple(dna_input_ids.shape)}; got {None if dna_attention_mask is None else tuple(dna_attention_mask.shape)}."
+            )
+        batch, slots, length = dna_input_ids.shape
+        mask = dna_attention_mask.reshape(-1, length).bool()
+        if (mask[:, 1:] & ~mask[:, :-1]).any():
+            # NT-v2's rotary positions are column indices, so left padding would shift every position.
+            raise ValueError("dna_attention_mask must be right-padded (NT-v2 positions are column indices).")
+        lengths = mask.sum(-1)
+        present = lengths > 0
+        text_hidden = self.config.text_config.hidden_size
+        dna_embeds = self.dna_projector.linear_1.weight.new_zeros(batch * slots, length, text_hidden)
+        if not present.any():
+            return dna_embeds.view(batch, slots, length, text_hidden)
+
+        max_len = int(lengths.max())
+        ids = dna_input_ids.reshape(-1, length)[present, :max_len]
+        mask = mask[present, :max_len]
+        # Encode each distinct sequence once: copies made by num_return_sequences, beams or GRPO groups share work.
+        keyed = torch.where(mask, ids, torch.full_like(ids, -1))
+        unique_keyed, inverse = torch.unique(keyed, dim=0, return_inverse=True)
+        unique_mask = unique_keyed >= 0
+        unique_ids = unique_keyed.masked_fill(~unique_mask, self.config.dna_config.pad_token_id or 0)
+
+        layer = self.config.dna_feature_layer
+        last_layer = layer in (-1, self.config.dna_config.num_hidden_layers)
+        encoder_trainable = any(param.requires_grad for param in self.dna_encoder.parameters())
+        with torch.set_grad_enabled(torch.is_grad_enabled() and encoder_trainable):
+            outputs = self.dna_encoder(
+                unique_ids, attention_mask=unique_mask.long(), output_hidden_states=not last_layer
+            )
+        hidden = outputs.last_hidden_state if last_layer else outputs.hidden_states[layer]
+        features = self.dna_projector(hidden.to(dna_embeds.dtype))[inverse]
+        dna_embeds[present, :max_len] = features * mask.unsqueeze(-1).to(features.dtype)
+        return dna_embeds.view(batch, slots, length, text_hidden)
+
+    def get_placeholder_mask(
+        self, input_ids: torch.LongTensor | None, inputs_embeds: torch.Tensor, dna_attention_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """
+        Boolean mask `(batch, seq, hidden)` of the `<|dna_pad|>` positions, after checking, row by row, that each
+        prompt has exactly as many placeholders as real DNA tokens.
+        """
+        if input_ids is None:
+            placeholder = self.get_input_embeddings()(
+                torch.tensor(self.config.dna_token_id, dtype=torch.long, device=inputs_embeds.device)
+            )
+            is_placeholder = (inputs_embeds == placeholder).all(-1)
+        else:
+            is_placeholder = input_ids == self.config.dna_token_id
+        n_placeholders = is_placeholder.sum(-1)
+        n_features = dna_attention_mask.to(n_placeholders.device).sum((1, 2))
+        if not torch.equal(n_placeholders, n_features):
+            row = int((n_placeholders != n_features).nonzero()[0, 0])
+            raise ValueError(
+                f"DNA placeholders and DNA features do not match: {int(n_placeholders.sum())} <|dna_pad|> tokens "
+                f"vs {int(n_features.sum())} DNA token features in the batch (row {row}: "
+                f"{int(n_placeholders[row])} placeholders, {int(n_features[row])} features). Build inputs with "
+                "BioReasonProcessor, which expands each <|dna_pad|> to its sequence's token count."
+            )
+        return is_placeholder.unsqueeze(-1).expand_as(inputs_embeds)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        cache: Cache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        dna_input_ids: torch.LongTensor | None = None,
+        dna_attention_mask: torch.Tensor | None = None,
+        dna_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        **kwargs,
+    ) -> BaseModelOutputWithPast:
+        if (input_ids is None) ^ (inputs_embeds is not None):
+            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        if "past_key_values" in kwargs:  # the pre-5.24 name, still used by some callers
+            cache = kwargs.pop("past_key_values")
+        if inputs_embeds is None:
+            inputs_embeds = self.get_input_embeddings()(input_ids)
+        batch_size = inputs_embeds.shape[0]
+
+        if dna_embeds is None and dna_input_ids is not None:
+            dna_embeds = self.get_dna_features(dna_input_ids, dna_attention_mask)
+        if dna_embeds is not None:
+            if dna_attention_mask is None:
+                raise ValueError("dna_attention_mask is required with dna_embeds (it says which positions are real).")
+            _check_dna_layout("dna_attention_mask", dna_attention_mask, batch_size)
+            if dna_embeds.shape[:3] != dna_attention_mask.shape:
+                raise ValueError(
+                    f"dna_embeds {tuple(dna_embeds.shape)} must be (batch, max_dna_per_prompt, dna_len, hidden) with "
+                    f"the first three dimensions of dna_attention_mask {tuple(dna_attention_mask.shape)}."
+                )
+            placeholder_mask = self.get_placeholder_mask(input_ids, inputs_embeds, dna_attention_mask)
+            features = dna_embeds[dna_attention_mask.bool()].to(inputs_embeds.device, inputs_embeds.dtype)
+            inputs_embeds = inputs_embeds.masked_scatter(placeholder_mask, features)
+        elif input_ids is not None and (cache is None or cache.get_seq_length() == 0):
+            if (input_ids == self.config.dna_token_id).any():
+                raise ValueError(
+                    "input_ids contain <|dna_pad|> placeholders but no DNA was given: pass dna_input_ids and "
+                    "dna_attention_mask (or dna_embeds) from BioReasonProcessor."
+                )
+
+        return self.language_model(
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            cache=cache,
+            inputs_embeds=inputs_embeds,
+            use_cache=use_cache,
+            **kwargs,
+        )
+
+
+class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixin):
+    r"""
+    BioReason with its language-modeling head: reasons about DNA variants in text.
+
+    Load a saved model with `AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True)` (or `AutoModel`) and
+    its processor with `AutoProcessor`; build a new one from a pretrained LM and NT-v2 encoder with
+    `modeling_bioreason.build_bioreason`.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from transformers import Qwen3Config
+    >>> from modeling_bioreason import BioReasonConfig, BioReasonForConditionalGeneration, NucleotideTransformerConfig
+    >>> config = BioReasonConfig(
+    ...     text_config=Qwen3Config(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+    ...                             num_key_value_heads=2, head_dim=16, vocab_size=512),
+    ...     dna_config=NucleotideTransformerConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+    ...                                            intermediate_size=128),
+    ...     dna_token_id=510, dna_start_token_id=509, dna_end_token_id=511)
+    >>> model = BioReasonForConditionalGeneration(config).eval()
+    >>> inputs = dict(input_ids=torch.tensor([[1, 509, 510, 510, 511, 2]]), dna_input_ids=torch.tensor([[[3, 369]]]),
+    ...               dna_attention_mask=torch.ones(1, 1, 2, dtype=torch.long))
+    >>> model.generate(**inputs, max_new_tokens=3, do_sample=False).shape
+    torch.Size([1, 9])
+    ```
+    """
+
+    _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+
+    def __init__(self, config: BioReasonConfig):
+        super().__init__(config)
+        self.model = BioReasonModel(config)
+        self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.model.set_input_embeddings(value)
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.lm_head
+
+    def set_output_embeddings(self, new_embeddings: nn.Module) -> None:
+        self.lm_head = new_embeddings
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        if self._auto_class is not None:
+            # Users call AutoModel.from_pretrained(..., trust_remote_code=True) too and expect a model that generates.
+            auto_map = dict(getattr(self.config, "auto_map", None) or {})
+            auto_map["AutoModel"] = f"{type(self).__module__.split('.')[-1]}.{type(self).__name__}"
+            self.config.auto_map = auto_map
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+    def get_dna_features(self, dna_input_ids: torch.LongTensor, dna_attention_mask: torch.Tensor) -> torch.Tensor:
+        """Projected DNA features in the batch-aligned `dna_embeds` layout (see `BioReasonModel.get_dna_features`)."""
+        return self.model.get_dna_features(dna_input_ids, dna_attention_mask)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        cache: Cache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        dna_input_ids: torch.LongTensor | None = None,
+        dna_attention_mask: torch.Tensor | None = None,
+        dna_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        **kwargs,
+    ) -> CausalLMOutputWithPast:
+        outputs = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            cache=cache,
+            inputs_embeds=inputs_embeds,
+            dna_input_ids=dna_input_ids,
+            dna_attention_mask=dna_attention_mask,
+            dna_embeds=dna_embeds,
+            use_cache=use_cache,
+            **kwargs,
+        )
+        hidden_states = outputs.last_hidden_state
+        keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
+        logits = self.lm_head(hidden_states[:, keep, :])
+
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(
+                logits=logits, labels=labels, vocab_size=self.config.text_config.vocab_size, **kwargs
+            )
+        return CausalLMOutputWithPast(
+            loss=loss,
+            logits=logits,
+            cache=outputs.cache,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+        )
+
+    def prepare_inputs_for_generation(
+        self,
+        input_ids: torch.LongTensor,
+        cache: Cache | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        is_first_iteration: bool | None = False,
+        dna_input_ids: torch.LongTensor | None = None,
+        dna_attention_mask: torch.Tensor | None = None,
+        dna_embeds: torch.Tensor | None = None,
+        **kwargs,
+    ):
+        model_inputs = super().prepare_inputs_for_generation(
+            input_ids,
+            cache=cache,
+            attention_mask=attention_mask,
+            inputs_embeds=inputs_embeds,
+            is_first_iteration=is_first_iteration,
+            **kwargs,
+        )
+        # DNA is merged once, at prefill; later steps read it from the KV cache. Without a cache every step
+        # re-runs the whole prompt, so the DNA must come along.
+        if is_first_iteration or not kwargs.get("use_cache", True):
+            model_inputs["dna_input_ids"] = dna_input_ids
+            model_inputs["dna_attention_mask"] = dna_attention_mask
+            model_inputs["dna_embeds"] = dna_embeds
+        return model_inputs
+
+
+__all__ = ["BioReasonPreTrainedModel", "BioReasonModel", "BioReasonForConditionalGeneration", "BioReasonProjector"]

@@ -1,0 +1,492 @@
+"""BioReasonProcessor: text tokenizer + NT-v2 DNA tokenizer + chat template.
+
+Each `<|dna_pad|>` placeholder in the text expands to one token per DNA token of its sequence (counted from the DNA
+attention mask), so the model can scatter the projected DNA features into exactly those positions. DNA tensors are
+batch-aligned, `(batch, max_dna_per_prompt, dna_len)`, right-padded, with all-zero masks for empty slots.
+
+This file ships to the Hub next to the weights: it imports only torch, transformers and its siblings.
+"""
+
+import re
+
+import torch
+
+from transformers.feature_extraction_utils import BatchFeature
+from transformers.processing_utils import ProcessorMixin
+from transformers.utils import logging
+from transformers.utils.chat_template_utils import render_jinja_template
+
+from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+
+logger = logging.get_logger(__name__)
+
+DNA_START_TOKEN = "<|dna_start|>"
+DNA_PAD_TOKEN = "<|dna_pad|>"
+DNA_END_TOKEN = "<|dna_end|>"
+DNA_TOKENS = (DNA_START_TOKEN, DNA_PAD_TOKEN, DNA_END_TOKEN)
+IUPAC_AMBIGUITY_CODES = "RYSWKMBDHV"
+IGNORE_INDEX = -100
+
+# Qwen3's chat format (system, tools, <think> reasoning, enable_thinking) with DNA content blocks rendered as
+# <|dna_start|><|dna_pad|><|dna_end|>, matching BioReason's own template on its prompts. The assistant turn, including
+# its closing <|im_end|>, is wrapped in {% generation %} so that labels supervise the end of turn.
+CHAT_TEMPLATE = """\
+{%- set ns = namespace(last_query_index=messages|length - 1, found_query=false, dna_index=0) -%}
+{%- for message in messages[::-1] -%}
+    {%- set index = (messages|length - 1) - loop.index0 -%}
+    {%- if not ns.found_query and message.role == 'user' and not (message.content is string
+            and message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) -%}
+        {%- set ns.found_query = true -%}
+        {%- set ns.last_query_index = index -%}
+    {%- endif -%}
+{%- endfor -%}
+{%- if messages and messages[0].role == 'system' -%}
+    {%- if messages[0].content is string -%}
+        {%- set system_text = messages[0].content -%}
+    {%- else -%}
+        {%- set system_text = messages[0].content | selectattr('type', 'equalto', 'text') | map(attribute='text') | join('') -%}
+    {%- endif -%}
+{%- endif -%}
+{%- if tools -%}
+    {{- '<|im_start|>system\\n' -}}
+    {%- if system_text is defined -%}{{- system_text + '\\n\\n' -}}{%- endif -%}
+    {{- '# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\n'
+        'You are provided with function signatures within <tools></tools> XML tags:\\n<tools>' -}}
+    {%- for tool in tools -%}{{- '\\n' + (tool | tojson) -}}{%- endfor -%}
+    {{- '\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within '
+        '<tool_call></tool_call> XML tags:\\n<tool_call>\\n{"name": <function-name>, "arguments": '
+        '<args-json-object>}\\n</tool_call><|im_end|>\\n' -}}
+{%- elif system_text is defined -%}
+    {{- '<|im_start|>system\\n' + system_text + '<|im_end|>\\n' -}}
+{%- endif -%}
+{%- for message in messages -%}
+    {%- if message.role == 'system' and loop.first -%}
+    {%- elif message.role == 'user' or message.role == 'system' -%}
+        {{- '<|im_start|>' + message.role + '\\n' -}}
+        {%- if message.content is string -%}
+            {{- message.content -}}
+        {%- else -%}
+            {%- for block in message.content -%}
+                {%- if block.type == 'dna' or block.dna is defined -%}
+                    {%- set ns.dna_index = ns.dna_index + 1 -%}
+                    {%- if add_dna_id -%}{{- 'DNA Sequence' ~ ns.dna_index ~ ':' -}}{%- endif -%}
+                    {{- '<|dna_start|><|dna_pad|><|dna_end|>' -}}
+                {%- elif block.type == 'text' -%}
+                    {{- block.text -}}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {{- '<|im_end|>\\n' -}}
+    {%- elif message.role == 'assistant' -%}
+        {%- if message.content is string -%}
+            {%- set content = message.content -%}
+        {%- elif message.content -%}
+            {%- set content = message.content | selectattr('type', 'equalto', 'text') | map(attribute='text') | join('') -%}
+        {%- else -%}
+            {%- set content = '' -%}
+        {%- endif -%}
+        {%- set reasoning_content = '' -%}
+        {%- if message.reasoning_content is string -%}
+            {%- set reasoning_content = message.reasoning_content -%}
+        {%- elif '</think>' in content -%}
+            {%- set reasoning_content = content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') -%}
+            {%- set content = content.split('</think>')[-1].lstrip('\\n') -%}
+        {%- endif -%}
+        {{- '<|im_start|>assistant\\n' -}}
+        {%- generation -%}
+        {%- if loop.index0 > ns.last_query_index and (loop.last or reasoning_content) -%}
+            {{- '<think>\\n' + reasoning_content.strip('\\n') + '\\n</think>\\n\\n' + content.lstrip('\\n') -}}
+        {%- else -%}
+            {{- content -}}
+        {%- endif -%}
+        {%- if message.tool_calls -%}
+            {%- for tool_call in message.tool_calls -%}
+                {%- if not loop.first or content -%}{{- '\\n' -}}{%- endif -%}
+                {%- if tool_call.function -%}{%- set tool_call = tool_call.function -%}{%- endif -%}
+                {{- '<tool_call>\\n{"name": "' + tool_call.name + '", "arguments": ' -}}
+                {%- if tool_call.arguments is string -%}{{- tool_call.arguments -}}
+                {%- else -%}{{- tool_call.arguments | tojson -}}{%- endif -%}
+                {{- '}\\n</tool_call>' -}}
+            {%- endfor -%}
+        {%- endif -%}
+        {{- '<|im_end|>' -}}
+        {%- endgeneration -%}
+        {{- '\\n' -}}
+    {%- elif message.role == 'tool' -%}
+        {%- if loop.first or messages[loop.index0 - 1].role != 'tool' -%}{{- '<|im_start|>user' -}}{%- endif -%}
+        {{- '\\n<tool_response>\\n' + message.content + '\\n</tool_response>' -}}
+        {%- if loop.last or messages[loop.index0 + 1].role != 'tool' -%}{{- '<|im_end|>\\n' -}}{%- endif -%}
+    {%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+    {{- '<|im_start|>assistant\\n' -}}
+    {%- if enable_thinking is defined and enable_thinking is false -%}{{- '<think>\\n\\n</think>\\n\\n' -}}{%- endif -%}
+{%- endif -%}
+"""
+
+
+def normalize_dna_sequence(sequence: str, iupac: str = "error") -> str:
+    """
+    Validate one DNA sequence and return it upper-cased.
+
+    Policy: surrounding whitespace is stripped and lower case is upper-cased. Everything else that is not A, C, G, T
+    or N is an error: whitespace inside the sequence, a FASTA header, an empty sequence, and (unless
+    `iupac="to_n"`, which maps them to `N`) IUPAC ambiguity codes such as R or Y.
+
+    >>> normalize_dna_sequence("acgtn\\n")
+    'ACGTN'
+    >>> normalize_dna_sequence("ACRT", iupac="to_n")
+    'ACNT'
+    """
+    if not isinstance(sequence, str):
+        raise TypeError(f"A DNA sequence must be a str, got {type(sequence).__name__}.")
+    sequence = sequence.strip()
+    if not sequence:
+        raise ValueError("Empty DNA sequence: every DNA block needs at least one base.")
+    if sequence.startswith(">"):
+        raise ValueError(
+            f"DNA sequence starts with a FASTA header ({sequence.splitlines()[0][:40]!r}): pass the bases only."
+        )
+    sequence = sequence.upper()
+    bad = re.search(r"[^ACGTN]", sequence)
+    if bad is None:
+        return sequence
+    if iupac == "to_n":
+        sequence = re.sub(f"[{IUPAC_AMBIGUITY_CODES}]", "N", sequence)
+        bad = re.search(r"[^ACGTN]", sequence)
+        if bad is None:
+            return sequence
+    char, position = bad.group(), bad.start()
+    if char.isspace():
+        raise ValueError(f"DNA sequence has whitespace at position {position}: join multi-line sequences first.")
+    hint = " (an IUPAC ambiguity code: pass iupac='to_n' to read it as N)" if char in IUPAC_AMBIGUITY_CODES else ""
+    raise ValueError(
+        f"DNA sequence has invalid character {char!r} at position {position}{hint}; allowed: A, C, G, T, N."
+    )
+
+
+class BioReasonProcessor(ProcessorMixin):
+    r"""
+    Turns chat messages with DNA blocks, or pre-rendered text plus DNA sequences, into model inputs.
+
+    Args:
+        tokenizer: the LM's tokenizer, with `<|dna_start|>`, `<|dna_pad|>`, `<|dna_end|>` added.
+        dna_tokenizer: the NT-v2 tokenizer (saved in the `dna_tokenizer/` subfolder); default: the published one.
+        chat_template: defaults to the Qwen3-style template with DNA blocks.
+        max_dna_tokens: longest DNA token sequence accepted (default: the DNA tokenizer's `model_max_length`).
+        iupac: `"error"` (default) or `"to_n"`: what to do with IUPAC ambiguity codes in DNA.
+
+    Example:
+
+    ```python
+    >>> processor = AutoProcessor.from_pretrained("path/to/bioreason", trust_remote_code=True)  # doctest: +SKIP
+    >>> messages = [{"role": "user", "content": [
+    ...     {"type": "dna", "sequence": "ACGTACGTAC"}, {"type": "dna", "sequence": "ACGTTCGTAC"},
+    ...     {"type": "text", "text": "What disease does this variant contribute to?"}]}]
+    >>> inputs = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+    ...                                        return_dict=True, return_tensors="pt")  # doctest: +SKIP
+    >>> sorted(inputs.keys())  # doctest: +SKIP
+    ['attention_mask', 'dna_attention_mask', 'dna_input_ids', 'input_ids']
+    ```
+    """
+
+    def __init__(
+        self,
+        tokenizer=None,
+        dna_tokenizer=None,
+        chat_template: str | None = None,
+        max_dna_tokens: int | None = None,
+        iupac: str = "error",
+        **kwargs,
+    ):
+        if chat_template is None:
+            chat_template = CHAT_TEMPLATE
+        if dna_tokenizer is None:
+            dna_tokenizer = NucleotideTransformerTokenizer()
+        if iupac not in ("error", "to_n"):
+            raise ValueError(f"iupac={iupac!r}; expected 'error' or 'to_n'.")
+        self.max_dna_tokens = max_dna_tokens
+        self.iupac = iupac
+        super().__init__(tokenizer, dna_tokenizer, chat_template=chat_template, **kwargs)
+        missing = [token for token in DNA_TOKENS if token not in tokenizer.get_vocab()]
+        if missing:
+            raise ValueError(
+                f"The text tokenizer lacks the DNA tokens {missing}; build the model and processor with "
+                "modeling_bioreason.build_bioreason, which adds them."
+            )
+        self.dna_token_id = tokenizer.convert_tokens_to_ids(DNA_PAD_TOKEN)
+
+    @property
+    def model_input_names(self) -> list[str]:
+        return ["input_ids", "attention_mask", "dna_input_ids", "dna_attention_mask"]
+
+    # ----------------------------------------------------------------------------------------------- chat template
+    def apply_chat_template(
+        self,
+        conversation,
+        chat_template: str | None = None,
+        tools: list[dict] | None = None,
+        documents: list[dict] | None = None,
+        add_generation_prompt: bool = False,
+        continue_final_message: bool = False,
+        return_assistant_tokens_mask: bool = False,
+        tokenize: bool = False,
+        return_tensors: str | None = None,
+        return_dict: bool = False,
+        processor_kwargs: dict | None = None,
+        **template_kwargs,
+    ):
+        """
+        Render conversations whose user turns hold `{"type": "dna", "sequence": ...}` and `{"type": "text", ...}`
+        blocks. With `tokenize=True` the DNA blocks are collected in order and tokenized with the text; with
+        `return_assistant_tokens_mask=True` the output also holds `assistant_masks` and `labels` (the assistant
+        turns, each with its closing `<|im_end|>`; everything else -100) and is right-padded for training.
+        Extra keyword arguments (e.g. `enable_thinking=False`, `add_dna_id=True`) reach the template.
+        """
+        conversations, is_batched = self._normalize_conversations(conversation)
+        prompts, generation_indices = render_jinja_template(
+            conversations=conversations,
+            tools=tools,
+            documents=documents,
+            chat_template=self._resolve_chat_template(chat_template),
+            return_assistant_tokens_mask=return_assistant_tokens_mask,
+            continue_final_message=continue_final_message,
+            add_generation_prompt=add_generation_prompt,
+            **template_kwargs,
+        )
+        if not tokenize:
+            return prompts if is_batched else prompts[0]
+
+        dna_sequences = [self._dna_blocks(messages, row) for row, messages in enumerate(conversations)]
+        outputs = self(
+            text=prompts,
+            dna_sequences=dna_sequences,
+            assistant_spans=generation_indices if return_assistant_tokens_mask else None,
+            return_tensors=return_tensors,
+            **(processor_kwargs or {}),
+        )
+        return outputs if return_dict else outputs["input_ids"]
+
+    @staticmethod
+    def _dna_blocks(messages: list[dict], row: int) -> list[str]:
+        sequences = []
+        for turn, message in enumerate(messages):
+            content = message.get("content")
+            if not isinstance(content, list):
+                continue
+            for block in content:
+                if isinstance(block, dict) and (block.get("type") == "dna" or "dna" in block):
+                    sequence = block.get("sequence", block.get("dna"))
+                    if not isinstance(sequence, str):
+                        raise ValueError(
+                            f"Conversation {row}, message {turn}: a DNA block needs its bases under 'sequence', "
+                            f'e.g. {{"type": "dna", "sequence": "ACGT..."}}; got {block!r:.120}.'
+                        )
+                    sequences.append(sequence)
+        return sequences
+
+    # ----------------------------------------------------------------------------------------------- tokenization
+    def __call__(
+        self,
+        text: str | list[str] | None = None,
+        dna_sequences: list[str] | list[list[str]] | None = None,
+        padding: bool | str = True,
+        padding_side: str | None = None,
+        truncation: bool = False,
+        max_length: int | None = None,
+        dna_truncation: str | None = None,
+        return_tensors: str | None = None,
+        assistant_spans: list[list[tuple[int, int]]] | None = None,
+        add_special_tokens: bool | None = None,
+        **kwargs,
+    ) -> BatchFeature:
+        """
+        Tokenize pre-rendered text (with one `<|dna_pad|>` per DNA sequence) and the DNA sequences of each row.
+
+        Args:
+            text: one string or a batch.
+            dna_sequences: per row, the DNA sequences in placeholder order (a flat list for a single string).
+            padding: `True`/`"longest"`, `"max_length"` or `False`.
+            padding_side: defaults to left for generation and right when `assistant_spans` (training) are given.
+            truncation, max_length: cut text tokens beyond `max_length`; an error if the cut would remove
+                DNA placeholders.
+            dna_truncation: `None` (default: a DNA sequence over `max_dna_tokens` is an error), or `"left"`,
+                `"right"`, `"center"` to keep that part of it; each truncation is logged.
+            assistant_spans: character spans to supervise per row (from the chat template's generation blocks);
+                adds `assistant_masks` and `labels`.
+        """
+        if text is None:
+            raise ValueError("BioReasonProcessor needs `text` (use apply_chat_template for chat messages).")
+        texts = [text] if isinstance(text, str) else list(text)
+        if dna_sequences is None:
+            dna_sequences = [[] for _ in texts]
+        elif isinstance(text, str) and all(isinstance(seq, str) for seq in dna_sequences):
+            dna_sequences = [list(dna_sequences)]
+        if len(dna_sequences) != len(texts):
+            raise ValueError(f"Got {len(texts)} texts but DNA sequences for {len(dna_sequences)} rows.")
+        for row, (row_text, row_dna) in enumerate(zip(texts, dna_sequences)):
+            if isinstance(row_dna, str):
+                raise ValueError(f"Row {row}: dna_sequences must be a list of sequences per row, got a str.")
+            n_blocks = row_text.count(DNA_PAD_TOKEN)
+            if n_blocks != len(row_dna):
+                raise ValueError(
+                    f"Row {row}: the text has {n_blocks} {DNA_PAD_TOKEN} placeholder(s) but {len(row_dna)} DNA "
+                    "sequence(s) were given; each DNA block needs exactly one sequence."
+                )
+
+        dna_ids = self._tokenize_dna(dna_sequences, dna_truncation)
+        if add_special_tokens is None:
+            bos = self.tokenizer.bos_token
+            add_special_tokens = not (bos is not None and all(t.startswith(bos) for t in texts))
+        need_offsets = assistant_spans is not None
+        encoded = self.tokenizer(
+            texts, add_special_tokens=add_special_tokens, return_offsets_mapping=need_offsets, **kwargs
+        )
+
+        rows_ids, rows_masks = [], []
+        for row, ids in enumerate(encoded["input_ids"]):
+            ids = torch.tensor(ids, dtype=torch.long)
+            is_placeholder = ids == self.dna_token_id
+            if int(is_placeholder.sum()) != len(dna_ids[row]):
+                raise ValueError(
+                    f"Row {row}: {DNA_PAD_TOKEN} did not tokenize to one token per DNA block; check the tokenizer."
+                )
+            repeats = torch.ones(len(ids), dtype=torch.long)
+            repeats[is_placeholder] = torch.tensor([len(seq) for seq in dna_ids[row]], dtype=torch.long)
+            rows_ids.append(ids.repeat_interleave(repeats))
+            if need_offsets:
+                offsets = torch.tensor(encoded["offset_mapping"][row], dtype=torch.long).reshape(-1, 2)
+                span_mask = self._span_mask(offsets, assistant_spans[row]) & ~is_placeholder
+                rows_masks.append(span_mask.repeat_interleave(repeats))
+
+        if max_length is not None and truncation:
+            rows_ids, rows_masks = self._truncate_text(rows_ids, rows_masks, max_length)
+        if padding_side is None:
+            padding_side = "right" if need_offsets else "left"
+        data = self._pad_text(rows_ids, rows_masks, padding, padding_side, max_length)
+        if any(dna_ids):
+            data.update(self._pad_dna(dna_ids))
+        return BatchFeature(data=data, tensor_type=return_tensors)
+
+    def _tokenize_dna(self, dna_sequences: list[list[str]], dna_truncation: str | None) -> list[list[list[int]]]:
+        flat = [normalize_dna_sequence(seq, self.iupac) for row in dna_sequences for seq in row]
+        if not flat:
+            return [[] for _ in dna_sequences]
+        flat_ids = self.dna_tokenizer(flat, add_special_tokens=True, padding=False)["input_ids"]
+        limit = self.max_dna_tokens or self.dna_tokenizer.model_max_length
+        n_special = self.dna_tokenizer.num_special_tokens_to_add()
+        per_row, position = [], 0
+        for row, sequences in enumerate(dna_sequences):
+            row_ids = []
+            for index in range(len(sequences)):
+                ids = flat_ids[position]
+                position += 1
+                if len(ids) > limit:
+                    ids = self._truncate_dna(ids, limit, n_special, dna_truncation, row, index)
+                row_ids.append(ids)
+            per_row.append(row_ids)
+        return per_row
+
+    @staticmethod
+    def _truncate_dna(ids, limit, n_special, side, row, index):
+        if side is None:
+            raise ValueError(
+                f"Row {row}, DNA sequence {index}: {len(ids)} DNA tokens exceed max_dna_tokens={limit}. Shorten the "
+                "window, raise max_dna_tokens (the encoder must support it), or pass "
+                "dna_truncation='center' | 'left' | 'right'."
+            )
+        if side not in ("left", "right", "center"):
+            raise ValueError(f"dna_truncation={side!r}; expected None, 'left', 'right' or 'center'.")
+        special, body = ids[:n_special], ids[n_special:]
+        keep = limit - n_special
+        start = {"right": 0, "left": len(body) - keep, "center": (len(body) - keep) // 2}[side]
+        logger.warning(
+            f"Row {row}, DNA sequence {index}: truncated from {len(ids)} to {limit} DNA tokens ({side} kept)."
+        )
+        return special + body[start : start + keep]
+
+    @staticmethod
+    def _span_mask(offsets: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
+        """Tokens overlapping any character span (zero-width tokens never match)."""
+        if not spans:
+            return torch.zeros(len(offsets), dtype=torch.bool)
+        spans = torch.tensor(spans, dtype=torch.long).reshape(-1, 2)
+        starts, ends = offsets[:, :1], offsets[:, 1:]
+        return ((starts < spans[:, 1]) & (ends > spans[:, 0]) & (ends > starts)).any(dim=1)
+
+    def _truncate_text(self, rows_ids, rows_masks, max_length):
+        side = self.tokenizer.truncation_side
+        for row, ids in enumerate(rows_ids):
+            if len(ids) <= max_length:
+                continue
+            kept = slice(0, max_length) if side == "right" else slice(len(ids) - max_length, None)
+            if int((ids == self.dna_token_id).sum()) != int((ids[kept] == self.dna_token_id).sum()):
+                raise ValueError(
+                    f"Row {row}: truncating {len(ids)} tokens to max_length={max_length} would cut DNA placeholders; "
+                    "raise max_length or shorten the text or DNA."
+                )
+            rows_ids[row] = ids[kept]
+            if rows_masks:
+                rows_masks[row] = rows_masks[row][kept]
+        return rows_ids, rows_masks
+
+    def _pad_text(self, rows_ids, rows_masks, padding, padding_side, max_length) -> dict:
+        lengths = [len(ids) for ids in rows_ids]
+        if padding is False or padding == "do_not_pad":
+            data = {"input_ids": [ids.tolist() for ids in rows_ids], "attention_mask": [[1] * n for n in lengths]}
+            if rows_masks:
+                data["assistant_masks"] = [mask.long().tolist() for mask in rows_masks]
+                data["labels"] = [torch.where(m, ids, IGNORE_INDEX).tolist() for ids, m in zip(rows_ids, rows_masks)]
+            return data
+        width = max(lengths) if padding in (True, "longest") or max_length is None else max(max_length, max(lengths))
+        if self.tokenizer.pad_token_id is None:
+            raise ValueError("The text tokenizer has no pad token; set one that is not the EOS token.")
+        input_ids = torch.full((len(rows_ids), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows_ids), width), dtype=torch.long)
+        assistant_masks = torch.zeros((len(rows_ids), width), dtype=torch.long)
+        for row, ids in enumerate(rows_ids):
+            cols = slice(0, len(ids)) if padding_side == "right" else slice(width - len(ids), width)
+            input_ids[row, cols] = ids
+            attention_mask[row, cols] = 1
+            if rows_masks:
+                assistant_masks[row, cols] = rows_masks[row]
+        data = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if rows_masks:
+            data["assistant_masks"] = assistant_masks
+            data["labels"] = torch.where(assistant_masks.bool(), input_ids, IGNORE_INDEX)
+        return data
+
+    def _pad_dna(self, dna_ids: list[list[list[int]]]) -> dict:
+        slots = max(len(row) for row in dna_ids)
+        length = max(len(seq) for row in dna_ids for seq in row)
+        dna_input_ids = torch.full((len(dna_ids), slots, length), self.dna_tokenizer.pad_token_id, dtype=torch.long)
+        dna_attention_mask = torch.zeros((len(dna_ids), slots, length), dtype=torch.long)
+        for row, sequences in enumerate(dna_ids):
+            for slot, ids in enumerate(sequences):
+                dna_input_ids[row, slot, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+                dna_attention_mask[row, slot, : len(ids)] = 1
+        return {"dna_input_ids": dna_input_ids, "dna_attention_mask": dna_attention_mask}
+
+    # ----------------------------------------------------------------------------------------------- decoding
+    def post_process_generation(self, generated_ids, skip_special_tokens: bool = True) -> list[dict[str, str]]:
+        """
+        Decode generated tokens (the completion only) into `{"reasoning": ..., "answer": ...}` per row: the text
+        inside `<think>...</think>` and what follows it.
+        """
+        if isinstance(generated_ids, torch.Tensor) and generated_ids.dim() == 1:
+            generated_ids = generated_ids.unsqueeze(0)
+        texts = self.tokenizer.batch_decode(generated_ids, skip_special_tokens=False)
+        results = []
+        for text in texts:
+            for token in (self.tokenizer.pad_token, self.tokenizer.eos_token, "<|im_end|>", "<|endoftext|>"):
+                if skip_special_tokens and token:
+                    text = text.replace(token, "")
+            reasoning, answer = "", text
+            if "</think>" in text:
+                reasoning, answer = text.split("</think>", 1)
+                reasoning = reasoning.split("<think>", 1)[-1]
+            results.append({"reasoning": reasoning.strip(), "answer": answer.strip()})
+        return results
+
+
+__all__ = ["BioReasonProcessor", "normalize_dna_sequence", "CHAT_TEMPLATE"]
