@@ -1,0 +1,71 @@
+"""Task rows to chat messages, and loading the Hub-layout datasets.
+
+Both tasks share one row schema: `question`, `answer`, `reference_sequence`, `variant_sequence` (+ `reasoning` for
+KEGG). A prompt holds two DNA blocks, reference then variant, and the question; the SFT target is the reasoning in the
+thinking block followed by `Answer: {answer}`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from .windows import trim_flanks
+
+REQUIRED_COLUMNS = ("question", "answer", "reference_sequence", "variant_sequence")
+TASKS = ("kegg", "variant_effect")
+VEP_ANSWERS = ("pathogenic", "benign")
+
+
+def check_columns(columns, where: str = "dataset") -> None:
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise ValueError(f"The {where} lacks required column(s) {missing}; it has {sorted(columns)}.")
+
+
+def user_message(row: Mapping, trim_per_side: int = 0) -> dict:
+    """The user turn: reference DNA, variant DNA, question. `trim_per_side` > 0 applies BioReason's flank trim."""
+    return {"role": "user", "content": [
+        {"type": "dna", "sequence": trim_flanks(row["reference_sequence"], trim_per_side)},
+        {"type": "dna", "sequence": trim_flanks(row["variant_sequence"], trim_per_side)},
+        {"type": "text", "text": row["question"]},
+    ]}
+
+
+def assistant_message(row: Mapping) -> dict:
+    """The SFT target: reasoning in the thinking block, then `Answer: {answer}`."""
+    return {"role": "assistant", "reasoning_content": (row.get("reasoning") or "").strip(),
+            "content": f"Answer: {row['answer']}"}
+
+
+def row_to_messages(row: Mapping, with_answer: bool = False, trim_per_side: int = 0) -> list[dict]:
+    """
+    Chat messages for one task row: the user turn only (RL and evaluation), or with the assistant target (SFT).
+
+    >>> row = {"question": "Which disease?", "answer": "melanoma", "reasoning": "Step 1: ...",
+    ...        "reference_sequence": "ACGT", "variant_sequence": "ACTT"}
+    >>> [m["role"] for m in row_to_messages(row, with_answer=True)]
+    ['user', 'assistant']
+    """
+    messages = [user_message(row, trim_per_side)]
+    if with_answer:
+        messages.append(assistant_message(row))
+    return messages
+
+
+def infer_task(answers) -> str:
+    """`variant_effect` when every answer's label (before any `;`) is pathogenic/benign, else `kegg`."""
+    labels = {str(a).split(";")[0].strip().lower() for a in answers}
+    return "variant_effect" if labels and labels <= set(VEP_ANSWERS) else "kegg"
+
+
+def load_split(path: str | os.PathLike, config: str = "default", split: str = "test"):
+    """Load one split of a Hub-layout dataset folder (or Hub id) with `datasets`, checking its columns."""
+    import datasets
+
+    try:
+        dataset = datasets.load_dataset(os.fspath(path), config, split=split)
+    except ValueError as error:
+        raise ValueError(f"Could not load {path!r} config {config!r} split {split!r}: {error}") from error
+    check_columns(dataset.column_names, f"dataset {path!r} ({config}/{split})")
+    return dataset

@@ -1,0 +1,41 @@
+"""Settings of an evaluation run (kept free of heavy imports: the CLI builds its flags from them)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+LOOKUP_MODEL = "lookup"  # --model lookup: score the lookup baseline alone, without a model
+
+
+@dataclass
+class EvaluationConfig:
+    """Settings of one evaluation run; everything but `limit` and `batch_size` must match to resume a run."""
+
+    model: str
+    dataset: str = "hub_cards/datasets/kegg"
+    config: str = "default"
+    split: str = "test"
+    output_dir: str = "runs/evaluate"
+    batch_size: int = 8
+    max_new_tokens: int = 800
+    do_sample: bool = False  # greedy by default; BioReason sampled with the values below
+    temperature: float = 0.6
+    top_p: float = 0.95
+    top_k: int = 20
+    seed: int = 0
+    limit: int | None = None
+    trim_per_side: int = 0  # 0: full windows (BioReason's eval default); 1024: BioReason's flank trim
+    enable_thinking: bool = True
+    baseline_split: str = "train"
+    device: str = "auto"
+
+    def __post_init__(self):
+        if self.batch_size < 1 or self.max_new_tokens < 1:
+            raise ValueError("batch_size and max_new_tokens must be >= 1.")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be >= 1, got {self.limit}.")
+
+    def identity(self) -> dict:
+        resumable = {"limit", "batch_size", "output_dir", "device"}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in resumable}
