@@ -51,15 +51,27 @@ def load_example_rows(kind: str = "kegg") -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def tiny_bioreason(tokenizer: PreTrainedTokenizerBase, seed: int = 0, text_hidden: int = 64, dna_hidden: int = 32):
-    """A tiny random Qwen3 + NT-v2 BioReason over `tokenizer` (e.g. the real Qwen3 one). Untrained: for plumbing."""
+def tiny_bioreason(
+    tokenizer: PreTrainedTokenizerBase,
+    seed: int = 0,
+    text_hidden: int = 64,
+    text_layers: int = 2,
+    dna_hidden: int = 32,
+    dna_layers: int = 2,
+):
+    """
+    A small random Qwen3 + NT-v2 BioReason over `tokenizer` (e.g. the real Qwen3 one). Untrained: for plumbing,
+    tests and benchmarks. `text_hidden=256, text_layers=4, dna_hidden=128` is the original code's benchmark size.
+    """
     torch.manual_seed(seed)
+    heads = max(4, text_hidden // 64)
     text_config = Qwen3Config(
-        hidden_size=text_hidden, intermediate_size=2 * text_hidden, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, head_dim=text_hidden // 4, vocab_size=len(tokenizer) + 3, tie_word_embeddings=True,
-        max_position_embeddings=8192, eos_token_id=tokenizer.eos_token_id,
+        hidden_size=text_hidden, intermediate_size=3 * text_hidden, num_hidden_layers=text_layers,
+        num_attention_heads=heads, num_key_value_heads=heads // 2, head_dim=text_hidden // heads,
+        vocab_size=len(tokenizer) + 3, tie_word_embeddings=True, max_position_embeddings=8192,
+        eos_token_id=tokenizer.eos_token_id,
     )
     dna_config = NucleotideTransformerConfig(
-        hidden_size=dna_hidden, num_hidden_layers=2, num_attention_heads=4, intermediate_size=4 * dna_hidden
+        hidden_size=dna_hidden, num_hidden_layers=dna_layers, num_attention_heads=4, intermediate_size=4 * dna_hidden
     )
     return build_bioreason(Qwen3ForCausalLM(text_config), NucleotideTransformerModel(dna_config), tokenizer=tokenizer)

@@ -130,7 +130,8 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     train = load_split(config.dataset, config.config, config.baseline_split)
     baseline, how = lookup_answers(train["question"], train["answer"], [row["question"] for row in rows])
 
-    pending = [i for i in range(len(rows)) if i not in log.rows]
+    # Batches of similar prompt length waste less compute on padding; results are keyed by row index.
+    pending = sorted((i for i in range(len(rows)) if i not in log.rows), key=lambda i: _prompt_size(rows[i]))
     started = time.perf_counter()
     if pending and config.model != LOOKUP_MODEL:
         if model is None:
@@ -138,7 +139,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         bar = tqdm(total=len(rows), initial=len(rows) - len(pending), desc="evaluate", unit="row", disable=not progress)
         for start in range(0, len(pending), config.batch_size):
             batch = pending[start:start + config.batch_size]
-            torch.manual_seed(config.seed + batch[0])
+            torch.manual_seed(config.seed + min(batch))
             generations = _generate(model, processor, [rows[i] for i in batch], config)
             log.append([{"index": i, "answer": rows[i]["answer"], "generation": g} for i, g in zip(batch, generations)])
             bar.update(len(batch))
@@ -181,6 +182,10 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     write_markdown(report, output_dir / "report.md")
     write_per_class_chart(report, output_dir / "per_class.png")
     return report
+
+
+def _prompt_size(row: dict) -> int:
+    return len(row["question"]) + (len(row["reference_sequence"]) + len(row["variant_sequence"])) // 6
 
 
 def _splits(dataset: str, config: str) -> list[str]:

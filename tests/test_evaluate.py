@@ -1,0 +1,129 @@
+"""`bioreason evaluate`: batched generation, resume after a kill with each row exactly once, reports."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from modeling_bioreason.evaluation import runner
+from modeling_bioreason.evaluation.runner import EvaluationConfig, evaluate
+from modeling_bioreason.hub import save_bioreason
+
+KEGG = str(Path(__file__).parent.parent / "hub_cards" / "datasets" / "kegg")
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny, tmp_path_factory):
+    return str(save_bioreason(*tiny, tmp_path_factory.mktemp("eval") / "tiny-bioreason"))
+
+
+def _config(model_dir, out, **overrides):
+    settings = dict(model=model_dir, dataset=KEGG, config="leak_free", split="test", output_dir=str(out), limit=6,
+                    batch_size=2, max_new_tokens=5, trim_per_side=1024)
+    return EvaluationConfig(**{**settings, **overrides})
+
+
+def _lines(out):
+    return [json.loads(line) for line in (Path(out) / "predictions.jsonl").read_text().splitlines()]
+
+
+def _comparable(report):
+    return {k: report[k] for k in ("metrics", "lookup_baseline", "details", "rows", "labels", "task")}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(model_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval_full")
+    return out, evaluate(_config(model_dir, out), progress=False)
+
+
+def test_report_files_and_contents(uninterrupted):
+    out, report = uninterrupted
+    assert {"report.json", "report.md", "per_class.png", "predictions.jsonl", "run_config.json"} <= {
+        p.name for p in out.iterdir()}
+    assert report["task"] == "kegg" and report["rows"] == 6 and len(report["labels"]) == 37
+    assert set(report["metrics"]) == {"strict", "paper_lenient"}
+    assert report["lookup_baseline"]["exact_question_matches"] == 0  # leak-free: no test question in train
+    assert report["settings"]["trim_per_side"] == 1024 and report["settings"]["seed"] == 0
+    assert "lookup baseline" in (out / "report.md").read_text()
+    assert (out / "per_class.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(row["index"] for row in _lines(out)) == list(range(6))
+
+
+def test_interrupted_run_resumes_without_recomputing(model_dir, uninterrupted, tmp_path, monkeypatch):
+    _, full = uninterrupted
+    calls = []
+    real_generate = runner._generate
+
+    def dies_on_second_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as if killed mid-run
+        return real_generate(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_generate", dies_on_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(_config(model_dir, tmp_path), progress=False)
+    assert [row["index"] for row in _lines(tmp_path)] == [0, 1]
+    monkeypatch.setattr(runner, "_generate", real_generate)
+    with open(tmp_path / "predictions.jsonl", "a") as handle:
+        handle.write('{"index": 2, "answer": "mel')  # a write cut off by the kill
+    resumed = evaluate(_config(model_dir, tmp_path), progress=False)
+    assert resumed["rows_generated_this_run"] == 4
+    assert sorted(row["index"] for row in _lines(tmp_path)) == list(range(6))
+    assert _comparable(resumed) == _comparable(full)
+    again = evaluate(_config(model_dir, tmp_path, batch_size=3), progress=False)  # nothing left to do
+    assert again["rows_generated_this_run"] == 0 and len(_lines(tmp_path)) == 6
+
+
+def test_sigkilled_cli_run_resumes_to_the_same_report(model_dir, uninterrupted, tmp_path):
+    _, full = uninterrupted
+    command = [sys.executable, "-m", "modeling_bioreason.cli", "evaluate", "--model", model_dir, "--dataset", KEGG,
+               "--config", "leak_free", "--limit", "6", "--batch-size", "1", "--max-new-tokens", "5",
+               "--trim-per-side", "1024", "--output-dir", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    predictions = tmp_path / "predictions.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if predictions.exists() and predictions.read_text().count("\n") >= 2:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    process.wait()
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    assert sorted(row["index"] for row in _lines(tmp_path)) == list(range(6))
+    assert _comparable(json.loads((tmp_path / "report.json").read_text())) == _comparable(full)
+
+
+def test_batched_and_one_at_a_time_predictions_are_identical(model_dir, tmp_path):
+    one = evaluate(_config(model_dir, tmp_path / "one", batch_size=1, limit=3), progress=False)
+    batched = evaluate(_config(model_dir, tmp_path / "batched", batch_size=3, limit=3), progress=False)
+    assert _lines(tmp_path / "one") == sorted(_lines(tmp_path / "batched"), key=lambda row: row["index"])
+    assert _comparable(one) == _comparable(batched)
+
+
+def test_changed_settings_and_bad_datasets_are_refused(model_dir, uninterrupted, tmp_path):
+    out, _ = uninterrupted
+    with pytest.raises(ValueError, match="max_new_tokens: 5 -> 9"):
+        evaluate(_config(model_dir, out, max_new_tokens=9), progress=False)
+    bad = tmp_path / "bad_dataset"
+    bad.mkdir()
+    pd.DataFrame({"question": ["q"], "answer": ["melanoma"], "reference_sequence": ["ACGT"]}).to_parquet(
+        bad / "test.parquet")
+    with pytest.raises(ValueError, match=r"lacks required column\(s\) \['variant_sequence'\]"):
+        evaluate(_config(model_dir, tmp_path / "x", dataset=str(bad), config="default"), progress=False)
+    with pytest.raises(ValueError, match="limit must be >= 1"):
+        _config(model_dir, tmp_path, limit=0)
+
+
+def test_lookup_only_run_reproduces_the_leak(tmp_path):
+    report = evaluate(EvaluationConfig(model="lookup", dataset=KEGG, config="default", split="test",
+                                       output_dir=str(tmp_path)), progress=False)
+    assert report["lookup_baseline"]["exact_question_matches"] == 145
+    assert report["metrics"]["paper_lenient"]["accuracy"] > 0.95

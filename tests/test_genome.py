@@ -1,0 +1,64 @@
+"""Variant windows from VCF + FASTA on the real GRCh38 chr22 slice, at hand-checked positions.
+
+The slice's record `chr22` uses local coordinates. By hand: 1-based positions 1001-1009 read G A G T T C G A G,
+positions 1-3 read A A G, and the last ten (299,991-300,000) read T T G A G G A G G C.
+"""
+
+from importlib.resources import files
+
+import pytest
+
+from modeling_bioreason.data.genome import Variant, parse_vcf_line, variant_windows, windows_from_vcf
+
+FASTA = str(files("modeling_bioreason").joinpath("example_data", "hg38_chr22_32000000_32300000.fa"))
+
+
+def _window(line, flank):
+    [window] = variant_windows(FASTA, parse_vcf_line(line), flank)
+    return window.reference_sequence, window.variant_sequence, window.variant_offset
+
+
+def test_snv_deletion_insertion_windows():
+    assert _window("chr22 1004 rs1 T C", 3) == ("GAGTTCG", "GAGCTCG", 3)
+    assert _window("chr22\t1005\t.\tTCG\tT", 2) == ("GTTCGAG", "GTTAG", 2)
+    assert _window("chr22 1004 . T TAA", (2, 1)) == ("AGTT", "AGTAAT", 2)
+
+
+def test_chromosome_ends_are_padded_with_n_and_names_may_drop_chr():
+    assert _window("22 2 . A G", 3) == ("NNAAGTT", "NNAGGTT", 3)
+    windows = variant_windows(FASTA, parse_vcf_line("chr22 299999 . G A,T"), 3)
+    assert [(w.reference_sequence, w.variant_sequence) for w in windows] == [("GAGGCNN", "GAGACNN"),
+                                                                           ("GAGGCNN", "GAGTCNN")]
+
+
+def test_default_window_is_bioreasons_2000_plus_allele_plus_2000():
+    with open(FASTA) as handle:
+        handle.readline()
+        base = handle.read().replace("\n", "")[150000 - 1]
+    alt = "A" if base != "A" else "C"
+    [window] = variant_windows(FASTA, [Variant("chr22", 150000, base, alt)])
+    assert len(window.reference_sequence) == len(window.variant_sequence) == 4001 and window.variant_offset == 2000
+    assert window.reference_sequence[2000] == base and window.variant_sequence[2000] == alt
+    assert window.reference_sequence[:2000] == window.variant_sequence[:2000]
+
+
+def test_ref_mismatch_and_bad_records_name_the_variant(tmp_path):
+    with pytest.raises(ValueError, match=r"chr22:1004 G>C \(rs9\): REF allele 'G' does not match .* has 'T'"):
+        variant_windows(FASTA, parse_vcf_line("chr22 1004 rs9 G C"), 3)
+    with pytest.raises(ValueError, match="Chromosome 'chr7' is not in the reference"):
+        variant_windows(FASTA, parse_vcf_line("chr7 10 . A G"), 3)
+    with pytest.raises(ValueError, match="not a sequence of A/C/G/T/N"):
+        parse_vcf_line("chr22 1004 . T <DEL>")
+    with pytest.raises(ValueError, match="at least CHROM POS ID REF ALT"):
+        parse_vcf_line("chr22 1004 T")
+    with pytest.raises(ValueError, match="position outside"):
+        variant_windows(FASTA, [Variant("chr22", 300001, "A", "G")], 3)
+
+
+def test_windows_from_a_vcf_file(tmp_path):
+    vcf = tmp_path / "calls.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n##contig=<ID=chr22>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                   "chr22\t1004\tv1\tT\tC\t.\t.\t.\nchr22\t1005\tv2\tTCG\tT\t.\t.\t.\n")
+    windows = windows_from_vcf(vcf, FASTA, flank=2)
+    assert [(w.variant.id, w.reference_sequence, w.variant_sequence) for w in windows] == [
+        ("v1", "AGTTC", "AGCTC"), ("v2", "GTTCGAG", "GTTAG")]
