@@ -70,10 +70,11 @@ def test_interrupted_run_resumes_without_recomputing(model_dir, uninterrupted, t
     monkeypatch.setattr(runner, "_generate", dies_on_second_batch)
     with pytest.raises(KeyboardInterrupt):
         evaluate(_config(model_dir, tmp_path), progress=False)
-    assert [row["index"] for row in _lines(tmp_path)] == [0, 1]
+    first_batch = [row["index"] for row in _lines(tmp_path)]
+    assert len(first_batch) == 2
     monkeypatch.setattr(runner, "_generate", real_generate)
     with open(tmp_path / "predictions.jsonl", "a") as handle:
-        handle.write('{"index": 2, "answer": "mel')  # a write cut off by the kill
+        handle.write('{"index": 5, "answer": "mel')  # a write cut off by the kill
     resumed = evaluate(_config(model_dir, tmp_path), progress=False)
     assert resumed["rows_generated_this_run"] == 4
     assert sorted(row["index"] for row in _lines(tmp_path)) == list(range(6))
@@ -104,7 +105,8 @@ def test_sigkilled_cli_run_resumes_to_the_same_report(model_dir, uninterrupted, 
 def test_batched_and_one_at_a_time_predictions_are_identical(model_dir, tmp_path):
     one = evaluate(_config(model_dir, tmp_path / "one", batch_size=1, limit=3), progress=False)
     batched = evaluate(_config(model_dir, tmp_path / "batched", batch_size=3, limit=3), progress=False)
-    assert _lines(tmp_path / "one") == sorted(_lines(tmp_path / "batched"), key=lambda row: row["index"])
+    by_index = lambda rows: sorted(rows, key=lambda row: row["index"])  # noqa: E731
+    assert by_index(_lines(tmp_path / "one")) == by_index(_lines(tmp_path / "batched"))
     assert _comparable(one) == _comparable(batched)
 
 
