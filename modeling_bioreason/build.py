@@ -9,7 +9,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from .configuration_bioreason import BioReasonConfig
-from .modeling_bioreason import BioReasonForConditionalGeneration, BioReasonProjector
+from .modeling_bioreason import BioReasonBoundaryEmbedding, BioReasonForConditionalGeneration, BioReasonProjector
 from .modeling_nucleotide_transformer import NucleotideTransformerForMaskedLM, NucleotideTransformerModel
 from .processing_bioreason import CHAT_TEMPLATE, DNA_TOKENS, BioReasonProcessor
 from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
@@ -127,7 +127,8 @@ def build_bioreason(
     model.lm_head = text_model.get_output_embeddings()
     model.model.dna_encoder = dna_encoder
     model.model.dna_projector = BioReasonProjector(config).to(decoder.dtype)
-    for module in model.model.dna_projector.modules():
+    model.model.dna_boundary_embeddings = BioReasonBoundaryEmbedding(config.text_config.hidden_size).to(decoder.dtype)
+    for module in (*model.model.dna_projector.modules(), model.model.dna_boundary_embeddings):
         model._init_weights(module)
     if config.freeze_dna_encoder:
         dna_encoder.requires_grad_(False)

@@ -95,6 +95,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .training.recipe import load_recipe
+
+    recipe = load_recipe(args.config, args.set)
+    if recipe.kind != args.kind:
+        raise SystemExit(f"{args.config} is a {recipe.kind!r} recipe; run it with `bioreason train {recipe.kind}`.")
+    started = time.time()
+    if recipe.kind == "sft":
+        from .training.sft import run_sft as run
+    else:
+        from .training.grpo import run_grpo as run
+    folder = run(recipe, resume=args.resume)
+    print(f"{recipe.kind.upper()} done in {time.time() - started:.0f} s; Hub-format model: {folder}")
+    print(f"Evaluate it: bioreason evaluate --model {folder} --dataset {recipe.data.dataset} --config "
+          f"{recipe.data.config} --split test")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bioreason", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +141,16 @@ def make_parser() -> argparse.ArgumentParser:
     )
     add_dataclass_arguments(evaluate, EvaluationConfig, required=("model",))
     evaluate.set_defaults(func=_evaluate)
+
+    train = commands.add_parser("train", help="SFT or GRPO from a recipe (YAML file or shipped recipe name)")
+    kinds = train.add_subparsers(dest="kind", required=True)
+    for kind in ("sft", "grpo"):
+        sub = kinds.add_parser(kind, help=f"{kind.upper()} with TRL and LoRA")
+        sub.add_argument("--config", required=True, help="recipe YAML path or shipped name, e.g. cpu-smoke-sft")
+        sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a recipe value, e.g. --set training.max_steps=10 (repeatable)")
+        sub.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
+        sub.set_defaults(func=_train)
     return parser
 
 

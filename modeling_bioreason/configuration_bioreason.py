@@ -43,6 +43,8 @@ class BioReasonConfig(PreTrainedConfig):
     """
 
     model_type = "bioreason"
+    # Multimodal tooling (e.g. TRL's GRPO, which suppresses sampling of the placeholder) reads `image_token_id`.
+    attribute_map = {"image_token_id": "dna_token_id"}
     sub_configs_defaults = {
         "text_config": SubConfigSpec(config_class=AutoConfig, model_type="qwen3"),
         "dna_config": SubConfigSpec(config_class=NucleotideTransformerConfig),

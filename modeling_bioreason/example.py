@@ -10,7 +10,7 @@ import json
 from importlib.resources import files
 
 import torch
-from transformers import PreTrainedTokenizerBase, Qwen3Config, Qwen3ForCausalLM
+from transformers import AddedToken, PreTrainedTokenizerBase, Qwen3Config, Qwen3ForCausalLM
 
 from .build import build_bioreason
 from .configuration_nucleotide_transformer import NucleotideTransformerConfig
@@ -49,6 +49,33 @@ def load_example_rows(kind: str = "kegg") -> list[dict]:
         raise ValueError(f"kind={kind!r}; expected one of {sorted(EXAMPLE_FILES)}.")
     text = files("modeling_bioreason").joinpath("example_data", EXAMPLE_FILES[kind]).read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def tiny_tokenizer(vocab_size: int = 4096) -> PreTrainedTokenizerBase:
+    """
+    A small byte-level BPE tokenizer with Qwen3's added tokens, trained (deterministically, in about a second) on the
+    text of the example KEGG rows. For fast tests and smoke runs: a 151k-token vocabulary makes every LM-head pass
+    on CPU slow. Same pre-tokenizer as Qwen2/Qwen3, chat template tokens included.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from .pretrained_assets import QWEN3_ADDED_TOKENS
+
+    corpus = [text for row in load_example_rows("kegg") for text in (row["question"], row["reasoning"], row["answer"])]
+    corpus += ["<think>\n\n</think>\n\nAnswer: ", "Answer: pathogenic", "Answer: benign"]
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=[token for token, _ in QWEN3_ADDED_TOKENS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )
+    backend.train_from_iterator(corpus, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                        model_max_length=131072)
+    tokenizer.add_tokens([AddedToken(t, special=special, normalized=False) for t, special in QWEN3_ADDED_TOKENS])
+    return tokenizer
 
 
 def tiny_bioreason(

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from transformers import AutoModel, GenerationMixin, PreTrainedModel
+from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
@@ -48,6 +49,19 @@ class BioReasonProjector(nn.Module):
         return hidden_states
 
 
+class BioReasonBoundaryEmbedding(nn.Embedding):
+    """
+    Trainable additive embeddings for `<|dna_start|>` (row 0) and `<|dna_end|>` (row 1), zero at initialisation.
+
+    The DNA tokens are new rows of the LM's embedding matrix; training those rows in place would touch the whole
+    (possibly tied) matrix, and BioReason never trained them at all. This small module carries what fine-tuning learns
+    for them, so it can be trained (PEFT `modules_to_save`) while the LM's embeddings stay frozen.
+    """
+
+    def __init__(self, hidden_size: int):
+        super().__init__(2, hidden_size)
+
+
 class BioReasonPreTrainedModel(PreTrainedModel):
     config_class = BioReasonConfig
     config: BioReasonConfig
@@ -61,6 +75,11 @@ class BioReasonPreTrainedModel(PreTrainedModel):
     _supports_flex_attn = True
     _supports_attention_backend = True
     _can_compile_fullgraph = False
+
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, BioReasonBoundaryEmbedding):
+            init.zeros_(module.weight)
 
 
 def _check_dna_layout(name: str, tensor: torch.Tensor, batch_size: int) -> None:
@@ -99,6 +118,7 @@ class BioReasonModel(BioReasonPreTrainedModel):
         super().__init__(config)
         self.dna_encoder = NucleotideTransformerModel(config.dna_config)
         self.dna_projector = BioReasonProjector(config)
+        self.dna_boundary_embeddings = BioReasonBoundaryEmbedding(config.text_config.hidden_size)
         self.language_model = AutoModel.from_config(config.text_config)
         if config.freeze_dna_encoder:
             self.dna_encoder.requires_grad_(False)
@@ -109,6 +129,14 @@ class BioReasonModel(BioReasonPreTrainedModel):
 
     def set_input_embeddings(self, value: nn.Module) -> None:
         self.language_model.set_input_embeddings(value)
+
+    def embed_tokens_with_dna_boundaries(self, input_ids: torch.LongTensor) -> torch.Tensor:
+        """Token embeddings, with the learned boundary embeddings added at `<|dna_start|>` / `<|dna_end|>`."""
+        inputs_embeds = self.get_input_embeddings()(input_ids)
+        is_end = input_ids == self.config.dna_end_token_id
+        is_boundary = (input_ids == self.config.dna_start_token_id) | is_end
+        boundary = self.dna_boundary_embeddings(is_end.long()) * is_boundary.unsqueeze(-1)
+        return inputs_embeds + boundary.to(inputs_embeds.dtype)
 
     def get_dna_features(self, dna_input_ids: torch.LongTensor, dna_attention_mask: torch.Tensor) -> torch.Tensor:
         """
@@ -205,7 +233,7 @@ class BioReasonModel(BioReasonPreTrainedModel):
         if "past_key_values" in kwargs:  # the pre-5.24 name, still used by some callers
             cache = kwargs.pop("past_key_values")
         if inputs_embeds is None:
-            inputs_embeds = self.get_input_embeddings()(input_ids)
+            inputs_embeds = self.embed_tokens_with_dna_boundaries(input_ids)
         batch_size = inputs_embeds.shape[0]
 
         if dna_embeds is None and dna_input_ids is not None:
@@ -372,4 +400,10 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
         return model_inputs
 
 
-__all__ = ["BioReasonPreTrainedModel", "BioReasonModel", "BioReasonForConditionalGeneration", "BioReasonProjector"]
+__all__ = [
+    "BioReasonPreTrainedModel",
+    "BioReasonModel",
+    "BioReasonForConditionalGeneration",
+    "BioReasonProjector",
+    "BioReasonBoundaryEmbedding",
+]

