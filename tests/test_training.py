@@ -1,0 +1,196 @@
+"""SFT and GRPO on TRL with the DNA path, on a tiny random model and real KEGG rows (CPU, fp32)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import FIXTURES
+from modeling_bioreason.training.grpo import DNAGRPOTrainer, grpo_dataset, reward_functions
+from modeling_bioreason.training.recipe import load_recipe
+from modeling_bioreason.training.rewards import concise_answer_reward, correctness_reward, format_reward
+from modeling_bioreason.training.sft import run_sft
+
+GOLDEN = json.loads((FIXTURES / "bioreason" / "reward_and_metric_golden.json").read_text())
+
+
+def _sft_recipe(out, *extra):
+    return load_recipe("cpu-smoke-sft", [f"training.output_dir={out}", *extra])
+
+
+@pytest.fixture(scope="module")
+def sft_run(tmp_path_factory):
+    torch.set_num_threads(2)
+    out = tmp_path_factory.mktemp("sft")
+    folder = run_sft(_sft_recipe(out))
+    return out, folder
+
+
+def test_sft_loss_falls_and_exports_a_loadable_model(sft_run, tmp_path):
+    out, folder = sft_run
+    history = json.loads((out / "checkpoint-20" / "trainer_state.json").read_text())["log_history"]
+    losses = [entry["loss"] for entry in history if "loss" in entry]
+    assert len(losses) == 20 and sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.05, losses
+    assert (out / "adapter" / "adapter_config.json").exists()
+    script = (
+        "import sys, json\nfrom transformers import AutoModelForCausalLM, AutoProcessor\n"
+        "m = AutoModelForCausalLM.from_pretrained(sys.argv[1], trust_remote_code=True)\n"
+        "p = AutoProcessor.from_pretrained(sys.argv[1], trust_remote_code=True)\n"
+        "msgs = [{'role': 'user', 'content': [{'type': 'dna', 'sequence': 'ACGTACGTTTGACA'},"
+        " {'type': 'dna', 'sequence': 'ACGTACGTTTGCCA'}, {'type': 'text', 'text': 'Which disease?'}]}]\n"
+        "x = p.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors='pt')\n"
+        "y = m.generate(**x, max_new_tokens=5, do_sample=False)\n"
+        "print(json.dumps({'cls': type(m).__module__, 'new': y.shape[1] - x['input_ids'].shape[1]}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, folder], capture_output=True, text=True, cwd=tmp_path,
+                            env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    info = json.loads(result.stdout.strip().splitlines()[-1])
+    assert info["cls"].startswith("transformers_modules.") and info["new"] >= 1
+
+
+def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from modeling_bioreason.example import load_example_rows
+    from modeling_bioreason.training.collator import BioReasonSFTCollator
+    from modeling_bioreason.training.models import load_model
+
+    out, folder = sft_run
+    recipe = _sft_recipe(out)
+    base, processor = load_model(recipe.model, seed=0)
+    batch = BioReasonSFTCollator(processor, trim_per_side=1024)(load_example_rows()[:2])
+    end_of_turn = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    for labels in batch["labels"]:
+        supervised = labels[labels != -100]
+        assert supervised[-1] == end_of_turn  # the model learns to stop
+    tuned = PeftModel.from_pretrained(base, out / "adapter", is_trainable=True)
+    trainable = {name for name, p in tuned.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n or "modules_to_save" in n for n in trainable)
+    assert not any("dna_encoder" in n for n in trainable)
+    merged = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)
+    assert merged.model.dna_boundary_embeddings.weight.abs().sum() > 0  # the DNA-token embeddings moved
+
+
+def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
+    out, _ = sft_run
+    interrupted = tmp_path / "resumed"
+    run_sft(_sft_recipe(interrupted, "training.max_steps=10"))  # stops at checkpoint-10, as if killed there
+    run_sft(_sft_recipe(interrupted), resume=True)
+    state = json.loads((interrupted / "checkpoint-20" / "trainer_state.json").read_text())
+    reference = json.loads((out / "checkpoint-20" / "trainer_state.json").read_text())
+    assert state["global_step"] == reference["global_step"] == 20
+    from safetensors.torch import load_file
+
+    a = load_file(interrupted / "adapter" / "adapter_model.safetensors")
+    b = load_file(out / "adapter" / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4)
+
+
+def test_correctness_reward_regression_for_the_zip_bug():
+    case = GOLDEN["grpo_correctness_main_bug_case"]
+    completions = [[{"role": "assistant", "content": c}] for c in case["completions"]]
+    assert correctness_reward(completions, answer=case["answer_column"]) == case["fixed_rule_rewards"]
+    right = [[{"role": "assistant", "content": "<think>\nx\n</think>\n\nAnswer: Melanoma."}]]
+    assert correctness_reward(right, answer=["melanoma"]) == [1.0]
+    assert correctness_reward(right, answer=["Pathogenic; melanoma"]) == [0.0]
+    vep = [[{"role": "assistant", "content": "<think>\nx\n</think>\n\nAnswer: likely pathogenic"}]]
+    assert correctness_reward(vep, answer=["Pathogenic; cystic fibrosis"]) == [1.0]
+    labels = ["renal cell carcinoma", "clear cell renal cell carcinoma"]
+    specific = [[{"role": "assistant", "content": "Answer: clear cell renal cell carcinoma"}]]
+    assert correctness_reward(specific, answer=["renal cell carcinoma"], labels=labels) == [0.0]
+
+
+def test_format_and_concise_rewards_read_multiline_thinking():
+    multi = "<think>\nStep 1: a\nStep 2: b\n</think>\n\nAnswer: prion disease"
+    assert format_reward([multi, "Answer: prion disease", "<think>\nx"]) == [1.0, 0.0, 0.0]
+    long = "<think>\nx\n</think>\n\nAnswer: " + "word " * 11
+    assert concise_answer_reward([multi, long, "no answer"]) == [1.0, 0.0, 0.0]
+
+
+@pytest.fixture(scope="module")
+def grpo_trainer(sft_run, tmp_path_factory):
+    from trl import GRPOConfig
+
+    from modeling_bioreason.training.grpo import run_grpo  # noqa: F401  (import path used by the CLI)
+    from modeling_bioreason.training.lora import make_lora_config
+    from modeling_bioreason.training.models import load_model
+
+    _, folder = sft_run
+    out = tmp_path_factory.mktemp("grpo")
+    recipe = load_recipe("cpu-smoke-grpo", [f"model.model={folder}", f"training.output_dir={out}"])
+    model, processor = load_model(recipe.model)
+    functions, weights = reward_functions(recipe, ["melanoma"])
+    args = GRPOConfig(**{"report_to": "none", **recipe.training}, remove_unused_columns=False,
+                      reward_weights=weights, generation_kwargs={"suppress_tokens": [
+                          model.config.dna_start_token_id, model.config.dna_token_id, model.config.dna_end_token_id]})
+    trainer = DNAGRPOTrainer(model=model, reward_funcs=functions, args=args, processing_class=processor,
+                             train_dataset=grpo_dataset(recipe, "train", 4),
+                             peft_config=make_lora_config(model, recipe.lora))
+    return trainer
+
+
+def test_grpo_runs_with_one_encoding_per_prompt_and_exact_log_probs(grpo_trainer):
+    trainer = grpo_trainer
+    base = trainer.accelerator.unwrap_model(trainer.model).get_base_model()
+    encoder_rows = []
+    hook = base.model.dna_encoder.register_forward_hook(lambda m, a, o: encoder_rows.append(a[0].shape[0]))
+    try:
+        trainer.train()
+    finally:
+        hook.remove()
+    assert trainer.state.global_step == 2
+    # One encoder call per step, on the step's one prompt's 2 sequences: its G=2 completions share that encoding (not
+    # 2 x 2 rows), and the old/reference/policy passes reuse the projected features (no further calls).
+    assert encoder_rows == [2, 2]
+
+    rows = [trainer.train_dataset[i] for i in (0, 0, 1, 1)]
+    trainer.model.eval()
+    batch = trainer._generate_and_score_completions(rows)
+    ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], 1)
+    mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], 1)
+    keep = batch["completion_ids"].shape[1]
+    trainer._dna = {k: batch[k] for k in ("dna_embeds", "dna_attention_mask")}
+    with torch.no_grad():
+        logps, _, _ = trainer._get_per_token_logps_and_entropies(trainer.model, ids, mask, keep)
+        inputs = trainer.processing_class.apply_chat_template([r["prompt"] for r in rows], add_generation_prompt=True,
+                                                              tokenize=True, return_dict=True, return_tensors="pt")
+        logits = trainer.model(input_ids=ids, attention_mask=mask, dna_input_ids=inputs["dna_input_ids"],
+                               dna_attention_mask=inputs["dna_attention_mask"]).logits
+    plain = (logits[:, -keep - 1:-1] / trainer.temperature).log_softmax(-1)  # GRPO scores at the sampling T
+    plain = plain.gather(-1, batch["completion_ids"].unsqueeze(-1)).squeeze(-1)
+    completion = batch["completion_mask"].bool()
+    torch.testing.assert_close(logps[completion], plain[completion], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["kegg_sft_qwen3_4b", "kegg_sft_qwen3_1_7b", "vep_sft_qwen3_4b", "kegg_grpo_paper_v1",
+                                  "kegg_grpo_paper_v2", "cpu-smoke-sft", "cpu-smoke-grpo"])
+def test_shipped_recipes_parse_into_trl_configs(name):
+    from trl import GRPOConfig, SFTConfig
+
+    recipe = load_recipe(name, ["training.bf16=false"])  # bf16 needs a GPU; everything else is validated here
+    config = (SFTConfig if recipe.kind == "sft" else GRPOConfig)(**{"report_to": "none", **recipe.training})
+    assert config.output_dir == recipe.training["output_dir"]
+    if name == "kegg_grpo_paper_v2":
+        assert (config.loss_type, config.num_generations, config.beta, recipe.lora.r) == ("dr_grpo", 8, 0.0, 16)
+        assert recipe.rewards == {"correctness": 2.0, "concise": 0.5, "format": 0.5}
+    if name == "kegg_sft_qwen3_4b":
+        assert (config.learning_rate, config.num_train_epochs, recipe.lora.alpha) == (5e-5, 5, 64)
+
+
+def test_recipe_errors_name_the_problem(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No recipe 'nope'"):
+        load_recipe("nope")
+    with pytest.raises(ValueError, match="Unknown recipe keys"):
+        load_recipe("cpu-smoke-sft", ["optimizer=adam"])
+    with pytest.raises(ValueError, match="needs both `text_model` and `dna_model`"):
+        load_recipe("cpu-smoke-sft", ["model.dna_model=null"])
+    with pytest.raises(ValueError, match="projector must stay frozen"):
+        from modeling_bioreason.training.grpo import run_grpo
+
+        run_grpo(load_recipe("cpu-smoke-grpo", ["lora.train_projector=true"]))
