@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import FIXTURES
-from modeling_bioreason.training.grpo import DNAGRPOTrainer, grpo_dataset, reward_functions
+from modeling_bioreason.training.grpo import make_grpo_trainer
 from modeling_bioreason.training.recipe import load_recipe
 from modeling_bioreason.training.rewards import concise_answer_reward, correctness_reward, format_reward
 from modeling_bioreason.training.sft import run_sft
@@ -115,24 +115,9 @@ def test_format_and_concise_rewards_read_multiline_thinking():
 
 @pytest.fixture(scope="module")
 def grpo_trainer(sft_run, tmp_path_factory):
-    from trl import GRPOConfig
-
-    from modeling_bioreason.training.grpo import run_grpo  # noqa: F401  (import path used by the CLI)
-    from modeling_bioreason.training.lora import make_lora_config
-    from modeling_bioreason.training.models import load_model
-
     _, folder = sft_run
     out = tmp_path_factory.mktemp("grpo")
-    recipe = load_recipe("cpu-smoke-grpo", [f"model.model={folder}", f"training.output_dir={out}"])
-    model, processor = load_model(recipe.model)
-    functions, weights = reward_functions(recipe, ["melanoma"])
-    args = GRPOConfig(**{"report_to": "none", **recipe.training}, remove_unused_columns=False,
-                      reward_weights=weights, generation_kwargs={"suppress_tokens": [
-                          model.config.dna_start_token_id, model.config.dna_token_id, model.config.dna_end_token_id]})
-    trainer = DNAGRPOTrainer(model=model, reward_funcs=functions, args=args, processing_class=processor,
-                             train_dataset=grpo_dataset(recipe, "train", 4),
-                             peft_config=make_lora_config(model, recipe.lora))
-    return trainer
+    return make_grpo_trainer(load_recipe("cpu-smoke-grpo", [f"model.model={folder}", f"training.output_dir={out}"]))
 
 
 def test_grpo_runs_with_one_encoding_per_prompt_and_exact_log_probs(grpo_trainer):
@@ -194,3 +179,25 @@ def test_recipe_errors_name_the_problem(tmp_path):
         from modeling_bioreason.training.grpo import run_grpo
 
         run_grpo(load_recipe("cpu-smoke-grpo", ["lora.train_projector=true"]))
+
+
+def test_two_process_sft_matches_a_single_process_run(tmp_path):
+    """DDP on CPU (gloo, 2 processes x batch 2) follows the single-process batch-4 run step for step."""
+    def losses(folder):
+        state = json.loads(next(folder.glob("checkpoint-*/trainer_state.json")).read_text())
+        return [entry["loss"] for entry in state["log_history"] if "loss" in entry]
+
+    common = ["--config", "cpu-smoke-sft", "--set", "training.max_steps=4", "--set", "training.save_steps=4"]
+    single = subprocess.run(
+        [sys.executable, "-m", "modeling_bioreason.cli", "train", "sft", *common, "--set",
+         f"training.output_dir={tmp_path / 'single'}"], capture_output=True, text=True, timeout=600)
+    assert single.returncode == 0, single.stderr[-2000:]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541"]
+    double = subprocess.run(
+        [*torchrun, "-m", "modeling_bioreason.cli", "train", "sft", *common, "--set",
+         f"training.output_dir={tmp_path / 'ddp'}", "--set", "training.per_device_train_batch_size=2", "--set",
+         "training.use_cpu=true"], capture_output=True, text=True, timeout=600)
+    assert double.returncode == 0, double.stderr[-3000:]
+    state = json.loads(next((tmp_path / "ddp").glob("checkpoint-*/trainer_state.json")).read_text())
+    assert state["global_step"] == 4 and (tmp_path / "ddp" / "final" / "model.safetensors").exists()
+    assert losses(tmp_path / "ddp") == pytest.approx(losses(tmp_path / "single"), abs=1e-3)

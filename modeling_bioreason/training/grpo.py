@@ -18,9 +18,6 @@ frozen. BioReason's own GRPO deep-copied the whole model as reference and re-ran
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
 
 from ..data.tasks import VEP_ANSWERS, infer_task, row_to_messages
@@ -28,7 +25,7 @@ from .lora import make_lora_config
 from .models import load_model
 from .recipe import Recipe
 from .rewards import REWARD_FUNCTIONS, correctness_reward
-from .sft import export, last_checkpoint, load_rows
+from .sft import finish, last_checkpoint, load_rows
 
 try:
     from trl import GRPOTrainer
@@ -131,37 +128,35 @@ def grpo_dataset(recipe: Recipe, split: str, limit: int | None):
                     remove_columns=[c for c in rows.column_names if c != "answer"])
 
 
-def run_grpo(recipe: Recipe, resume: bool = False) -> str:
-    """Train with a GRPO recipe (starting from an SFT checkpoint folder) and return the exported folder."""
+def make_grpo_trainer(recipe: Recipe, trainer_class: type = DNAGRPOTrainer) -> DNAGRPOTrainer:
+    """A ready-to-train GRPO trainer for a recipe: model, LoRA, dataset, weighted rewards, DNA tokens suppressed."""
     from trl import GRPOConfig
 
     if recipe.kind != "grpo":
-        raise ValueError(f"run_grpo needs a GRPO recipe, got kind={recipe.kind!r}.")
+        raise ValueError(f"GRPO needs a GRPO recipe, got kind={recipe.kind!r}.")
     if recipe.lora.enabled and recipe.lora.train_projector:
         raise ValueError("GRPO reuses projected DNA features across passes, so the projector must stay frozen: "
                          "set lora.train_projector: false.")
     args = GRPOConfig(**{"report_to": "none", **recipe.training}, remove_unused_columns=False)
     model, processor = load_model(recipe.model, seed=args.seed)
+    processor.max_dna_tokens = recipe.data.max_dna_tokens
     # A sampled DNA token would desynchronise placeholders and DNA features: never generate them.
     dna_token_ids = [model.config.dna_start_token_id, model.config.dna_token_id, model.config.dna_end_token_id]
     args.generation_kwargs = {"suppress_tokens": dna_token_ids, **(args.generation_kwargs or {})}
-    processor.max_dna_tokens = recipe.data.max_dna_tokens
-    train = grpo_dataset(recipe, recipe.data.train_split, recipe.data.limit)
     answers = load_rows(recipe, recipe.data.train_split, None)["answer"]
     labels = list(VEP_ANSWERS) if infer_task(answers) == "variant_effect" else sorted({a.lower() for a in answers})
-    functions, weights = reward_functions(recipe, labels)
-    args.reward_weights = weights
+    functions, args.reward_weights = reward_functions(recipe, labels)
     if not recipe.lora.enabled:
         model.model.dna_projector.requires_grad_(False)
-    trainer = DNAGRPOTrainer(
-        model=model, reward_funcs=functions, args=args, train_dataset=train, processing_class=processor,
+    return trainer_class(
+        model=model, reward_funcs=functions, args=args, processing_class=processor,
+        train_dataset=grpo_dataset(recipe, recipe.data.train_split, recipe.data.limit),
         peft_config=make_lora_config(model, recipe.lora) if recipe.lora.enabled else None,
     )
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(args.output_dir) if resume else None)
-    output_dir = Path(args.output_dir)
-    if recipe.lora.enabled:
-        trainer.model.save_pretrained(output_dir / "adapter")
-    (output_dir / "train_metrics.json").write_text(json.dumps({**result.metrics, "global_step": result.global_step},
-                                                               indent=2))
-    return export(trainer.model, processor, recipe, output_dir / "final",
-                  summary=f"BioReason trained with the `{recipe.name}` recipe (GRPO).")
+
+
+def run_grpo(recipe: Recipe, resume: bool = False) -> str:
+    """Train with a GRPO recipe (starting from an SFT checkpoint folder) and return the exported folder."""
+    trainer = make_grpo_trainer(recipe)
+    result = trainer.train(resume_from_checkpoint=last_checkpoint(trainer.args.output_dir) if resume else None)
+    return finish(trainer, recipe, result, summary=f"BioReason trained with the `{recipe.name}` recipe (GRPO).")

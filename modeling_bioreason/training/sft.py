@@ -82,10 +82,18 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
         logger.warning("--resume: no checkpoint in %s, starting from scratch.", args.output_dir)
     result = trainer.train(resume_from_checkpoint=checkpoint)
 
-    output_dir = Path(args.output_dir)
-    if peft_config is not None:
-        trainer.model.save_pretrained(output_dir / "adapter")  # adapter-only: LoRA + projector + DNA-token rows
-    (output_dir / "train_metrics.json").write_text(json.dumps({**result.metrics, "global_step": result.global_step,
-                                                               "trim_per_side": recipe.data.trim_per_side}, indent=2))
-    return export(trainer.model, processor, recipe, output_dir / "final",
-                  summary=f"BioReason fine-tuned with the `{recipe.name}` recipe (SFT).")
+    return finish(trainer, recipe, result, summary=f"BioReason fine-tuned with the `{recipe.name}` recipe (SFT).")
+
+
+def finish(trainer, recipe: Recipe, result, summary: str) -> str:
+    """On the main process: save the adapter alone, the run's metrics, and the merged Hub-format folder."""
+    output_dir = Path(trainer.args.output_dir)
+    folder = output_dir / "final"
+    if trainer.is_world_process_zero():
+        if recipe.lora.enabled:
+            trainer.model.save_pretrained(output_dir / "adapter")  # LoRA + projector + DNA-token embeddings
+        metrics = {**result.metrics, "global_step": result.global_step, "trim_per_side": recipe.data.trim_per_side}
+        (output_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
+        export(trainer.model, trainer.processing_class, recipe, folder, summary=summary)
+    trainer.accelerator.wait_for_everyone()
+    return str(folder)
