@@ -113,9 +113,37 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quickstart(args: argparse.Namespace) -> int:
+    from .quickstart import run_quickstart
+
+    run_quickstart(args.output_dir, args.datasets_dir)
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from .hub import push
+
+    result = push(args.kind, args.folder, args.repo_id, private=args.private, revision=args.revision,
+                  dry_run=args.dry_run)
+    for check in result["checks"]:
+        print(f"ok: {check}")
+    verb = "would upload" if args.dry_run else "uploaded"
+    print(f"{verb} {len(result['files'])} files to {result['repo_type']} repo {args.repo_id}"
+          + (f" (revision {args.revision})" if args.revision else "") + (" [private]" if args.private else "") + ":")
+    for item in result["files"]:
+        print(f"  {item['path']}  ({item['bytes']:,} bytes)")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bioreason", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    quickstart = commands.add_parser(
+        "quickstart", help="build, fine-tune, evaluate, save and query a small real BioReason (CPU, offline, ~15 min)")
+    quickstart.add_argument("--output-dir", default="runs/quickstart")
+    quickstart.add_argument("--datasets-dir", default="hub_cards/datasets")
+    quickstart.set_defaults(func=_quickstart)
 
     example = commands.add_parser("example", help="build, save, reload (fresh process) and query a tiny BioReason")
     example.add_argument("--output-dir", default="runs/example")
@@ -141,6 +169,15 @@ def make_parser() -> argparse.ArgumentParser:
     )
     add_dataclass_arguments(evaluate, EvaluationConfig, required=("model",))
     evaluate.set_defaults(func=_evaluate)
+
+    push = commands.add_parser("push", help="validate and upload a model, dataset, metric or Space to the Hub")
+    push.add_argument("kind", choices=["model", "dataset", "metric", "space"])
+    push.add_argument("folder", help="e.g. runs/quickstart/sft/final, hub_cards/datasets/kegg, spaces_app")
+    push.add_argument("--repo-id", required=True, help="user-or-org/name")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--revision", help="branch to upload to (created if missing)")
+    push.add_argument("--dry-run", action="store_true", help="validate and list the files; upload nothing")
+    push.set_defaults(func=_push)
 
     train = commands.add_parser("train", help="SFT or GRPO from a recipe (YAML file or shipped recipe name)")
     kinds = train.add_subparsers(dest="kind", required=True)

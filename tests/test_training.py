@@ -14,6 +14,7 @@ from modeling_bioreason.training.rewards import concise_answer_reward, correctne
 from modeling_bioreason.training.sft import run_sft
 
 GOLDEN = json.loads((FIXTURES / "bioreason" / "reward_and_metric_golden.json").read_text())
+ROOT = FIXTURES.parent.parent
 
 
 def _sft_recipe(out, *extra):
@@ -201,3 +202,33 @@ def test_two_process_sft_matches_a_single_process_run(tmp_path):
     state = json.loads(next((tmp_path / "ddp").glob("checkpoint-*/trainer_state.json")).read_text())
     assert state["global_step"] == 4 and (tmp_path / "ddp" / "final" / "model.safetensors").exists()
     assert losses(tmp_path / "ddp") == pytest.approx(losses(tmp_path / "single"), abs=1e-3)
+
+
+@pytest.mark.parametrize("recipe_name, expected_model_type", [("cpu-smoke-llm-only", "qwen3"),
+                                                              ("cpu-smoke-dna-only", "bioreason_dna_only")])
+def test_baselines_train_and_get_an_evaluation_report(recipe_name, expected_model_type, tmp_path):
+    from modeling_bioreason.evaluation.runner import EvaluationConfig, evaluate
+
+    recipe = load_recipe(recipe_name, [f"training.output_dir={tmp_path / 'train'}", "training.max_steps=3",
+                                       "training.save_steps=3"])
+    folder = run_sft(recipe)
+    config = json.loads((tmp_path / "train" / "final" / "config.json").read_text())
+    assert config["model_type"] == expected_model_type
+    assert "dna_config" not in config or expected_model_type == "bioreason_dna_only"  # LLM-only: no DNA encoder
+    report = evaluate(EvaluationConfig(model=folder, dataset=str(ROOT / "hub_cards" / "datasets" / "kegg"),
+                                       config="leak_free", split="test", limit=4, batch_size=2, max_new_tokens=6,
+                                       trim_per_side=recipe.data.trim_per_side, output_dir=str(tmp_path / "eval")),
+                      progress=False)
+    assert report["rows"] == 4 and set(report["metrics"]) == {"strict", "paper_lenient"}
+    assert (tmp_path / "eval" / "report.md").exists()
+    if expected_model_type == "bioreason_dna_only":  # a classifier always names a label
+        assert report["metrics"]["strict"]["unparseable"] == 0
+
+
+def test_llm_only_prompt_carries_the_sequences_as_text(kegg_rows):
+    from modeling_bioreason.data.tasks import row_to_messages
+
+    [user] = row_to_messages(kegg_rows[0], trim_per_side=1950, dna_as_text=True)
+    assert [block["type"] for block in user["content"]] == ["text"]
+    text = user["content"][0]["text"]
+    assert kegg_rows[0]["variant_sequence"][1950:-1950] in text and text.endswith(kegg_rows[0]["question"])

@@ -23,22 +23,39 @@ def check_columns(columns, where: str = "dataset") -> None:
         raise ValueError(f"The {where} lacks required column(s) {missing}; it has {sorted(columns)}.")
 
 
-def user_message(row: Mapping, trim_per_side: int = 0) -> dict:
-    """The user turn: reference DNA, variant DNA, question. `trim_per_side` > 0 applies BioReason's flank trim."""
+def user_message(row: Mapping, trim_per_side: int = 0, dna_as_text: bool = False) -> dict:
+    """
+    The user turn: reference DNA, variant DNA, question. `trim_per_side` > 0 applies BioReason's flank trim.
+    `dna_as_text=True` writes the sequences into the text (the LLM-only baseline: no DNA encoder at all).
+    """
+    reference = trim_flanks(row["reference_sequence"], trim_per_side)
+    variant = trim_flanks(row["variant_sequence"], trim_per_side)
+    if dna_as_text:
+        text = f"Reference sequence:\n{reference}\n\nVariant sequence:\n{variant}\n\n{row['question']}"
+        return {"role": "user", "content": [{"type": "text", "text": text}]}
     return {"role": "user", "content": [
-        {"type": "dna", "sequence": trim_flanks(row["reference_sequence"], trim_per_side)},
-        {"type": "dna", "sequence": trim_flanks(row["variant_sequence"], trim_per_side)},
+        {"type": "dna", "sequence": reference},
+        {"type": "dna", "sequence": variant},
         {"type": "text", "text": row["question"]},
     ]}
 
 
-def assistant_message(row: Mapping) -> dict:
-    """The SFT target: reasoning in the thinking block, then `Answer: {answer}`."""
-    return {"role": "assistant", "reasoning_content": (row.get("reasoning") or "").strip(),
-            "content": f"Answer: {row['answer']}"}
+def assistant_message(row: Mapping, reasoning_lines: int | None = None) -> dict:
+    """The SFT target: reasoning in the thinking block (optionally its first `reasoning_lines` lines), then
+    `Answer: {answer}`."""
+    reasoning = (row.get("reasoning") or "").strip()
+    if reasoning_lines is not None:
+        reasoning = "\n".join(reasoning.splitlines()[:reasoning_lines])
+    return {"role": "assistant", "reasoning_content": reasoning, "content": f"Answer: {row['answer']}"}
 
 
-def row_to_messages(row: Mapping, with_answer: bool = False, trim_per_side: int = 0) -> list[dict]:
+def row_to_messages(
+    row: Mapping,
+    with_answer: bool = False,
+    trim_per_side: int = 0,
+    reasoning_lines: int | None = None,
+    dna_as_text: bool = False,
+) -> list[dict]:
     """
     Chat messages for one task row: the user turn only (RL and evaluation), or with the assistant target (SFT).
 
@@ -47,9 +64,9 @@ def row_to_messages(row: Mapping, with_answer: bool = False, trim_per_side: int 
     >>> [m["role"] for m in row_to_messages(row, with_answer=True)]
     ['user', 'assistant']
     """
-    messages = [user_message(row, trim_per_side)]
+    messages = [user_message(row, trim_per_side, dna_as_text)]
     if with_answer:
-        messages.append(assistant_message(row))
+        messages.append(assistant_message(row, reasoning_lines))
     return messages
 
 

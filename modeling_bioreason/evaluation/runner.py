@@ -76,35 +76,92 @@ def _check_run_config(output_dir: Path, config: EvaluationConfig) -> None:
         path.write_text(json.dumps(identity, indent=2))
 
 
-def load_model(model_path: str, device: str = "auto"):
-    """A saved BioReason (folder or Hub id) and its processor; bf16 with device_map on a GPU, fp32 on CPU."""
+def _device_kwargs(device: str) -> dict:
     import torch
-    from transformers import AutoModelForCausalLM, AutoProcessor
 
     use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
-    kwargs = {"dtype": torch.bfloat16, "device_map": "auto" if device == "auto" else device} if use_cuda else {
-        "dtype": torch.float32}
-    model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=True, **kwargs).eval()
-    if not use_cuda and device not in ("auto", "cpu"):
-        model.to(device)
-    processor = AutoProcessor.from_pretrained(model_path, trust_remote_code=True)
-    return model, processor
+    if use_cuda:
+        return {"dtype": torch.bfloat16, "device_map": "auto" if device == "auto" else device}
+    return {"dtype": torch.float32}
 
 
-def _generate(model, processor, rows: list[dict], config: EvaluationConfig) -> list[str]:
-    import torch
+class BioReasonPredictor:
+    """Batched generation with a BioReason model (left padding, KV cache)."""
 
-    inputs = processor.apply_chat_template(
-        [row_to_messages(row, trim_per_side=config.trim_per_side) for row in rows], add_generation_prompt=True,
-        tokenize=True, return_dict=True, return_tensors="pt", enable_thinking=config.enable_thinking,
-    ).to(model.device)
-    sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p, "top_k": config.top_k}
-    with torch.inference_mode():
-        output = model.generate(
-            **inputs, max_new_tokens=config.max_new_tokens, pad_token_id=processor.tokenizer.pad_token_id,
-            **(sampling if config.do_sample else {"do_sample": False}),
-        )
-    return processor.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    def __init__(self, model, processor):
+        self.model, self.processor = model, processor
+        self.tokenizer = getattr(processor, "tokenizer", processor)  # a processor's text tokenizer, or a tokenizer
+
+    def tokenize(self, rows: list[dict], config: EvaluationConfig):
+        return self.processor.apply_chat_template(
+            [row_to_messages(row, trim_per_side=config.trim_per_side) for row in rows], add_generation_prompt=True,
+            tokenize=True, return_dict=True, return_tensors="pt", enable_thinking=config.enable_thinking)
+
+    def predict(self, rows: list[dict], config: EvaluationConfig) -> list[str]:
+        import torch
+
+        inputs = self.tokenize(rows, config).to(self.model.device)
+        sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p, "top_k": config.top_k}
+        with torch.inference_mode():
+            output = self.model.generate(
+                **inputs, max_new_tokens=config.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
+                **(sampling if config.do_sample else {"do_sample": False}),
+            )
+        return self.processor.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+class TextLMPredictor(BioReasonPredictor):
+    """The LLM-only baseline: a plain causal LM with the sequences written into the prompt as text."""
+
+    def __init__(self, model, tokenizer):
+        tokenizer.padding_side = "left"
+        super().__init__(model, tokenizer)
+
+    def tokenize(self, rows: list[dict], config: EvaluationConfig):
+        conversations = [row_to_messages(row, trim_per_side=config.trim_per_side, dna_as_text=True) for row in rows]
+        return self.processor.apply_chat_template(conversations, add_generation_prompt=True, tokenize=True,
+                                                  return_dict=True, return_tensors="pt", padding=True,
+                                                  enable_thinking=config.enable_thinking)
+
+
+class DNAOnlyPredictor:
+    """The DNA-only baseline: a classifier whose prediction is written as `Answer: <label>`."""
+
+    def __init__(self, model, tokenizer):
+        self.model, self.tokenizer = model, tokenizer
+
+    def predict(self, rows: list[dict], config: EvaluationConfig) -> list[str]:
+        import torch
+
+        from ..training.baselines import DNAPairCollator
+
+        collator = DNAPairCollator(self.tokenizer, self.model.config.label2id, "kegg", config.trim_per_side,
+                                   self.tokenizer.model_max_length)
+        batch = collator([{key: row[key] for key in ("reference_sequence", "variant_sequence")} for row in rows])
+        with torch.inference_mode():
+            predicted = self.model(**{k: v.to(self.model.device) for k, v in batch.items()}).logits.argmax(-1)
+        return [f"Answer: {self.model.config.id2label[int(i)]}" for i in predicted]
+
+
+def load_model(model_path: str, device: str = "auto"):
+    """A predictor for a saved folder: BioReason, an LLM-only baseline (plain causal LM) or a DNA-only baseline."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor, AutoTokenizer
+
+    config_file = Path(model_path) / "config.json"
+    if config_file.exists() and json.loads(config_file.read_text()).get("model_type") == "bioreason_dna_only":
+        from ..tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+        from ..training.baselines import DNAOnlyClassifier
+
+        return DNAOnlyPredictor(DNAOnlyClassifier.from_pretrained(model_path).eval(),
+                                NucleotideTransformerTokenizer.from_pretrained(model_path))
+    model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=True, **_device_kwargs(device)).eval()
+    if AutoConfig.from_pretrained(model_path, trust_remote_code=True).model_type == "bioreason":
+        return BioReasonPredictor(model, AutoProcessor.from_pretrained(model_path, trust_remote_code=True))
+    return TextLMPredictor(model, AutoTokenizer.from_pretrained(model_path))
+
+
+def _generate(predictor, rows: list[dict], config: EvaluationConfig) -> list[str]:
+    return predictor.predict(rows, config)
 
 
 def evaluate(config: EvaluationConfig, model=None, processor=None, progress: bool = True) -> dict:
@@ -134,13 +191,13 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     pending = sorted((i for i in range(len(rows)) if i not in log.rows), key=lambda i: _prompt_size(rows[i]))
     started = time.perf_counter()
     if pending and config.model != LOOKUP_MODEL:
-        if model is None:
-            model, processor = load_model(config.model, config.device)
+        predictor = BioReasonPredictor(model, processor) if model is not None else load_model(config.model,
+                                                                                                 config.device)
         bar = tqdm(total=len(rows), initial=len(rows) - len(pending), desc="evaluate", unit="row", disable=not progress)
         for start in range(0, len(pending), config.batch_size):
             batch = pending[start:start + config.batch_size]
             torch.manual_seed(config.seed + min(batch))
-            generations = _generate(model, processor, [rows[i] for i in batch], config)
+            generations = _generate(predictor, [rows[i] for i in batch], config)
             log.append([{"index": i, "answer": rows[i]["answer"], "generation": g} for i, g in zip(batch, generations)])
             bar.update(len(batch))
         bar.close()

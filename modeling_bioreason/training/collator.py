@@ -18,13 +18,16 @@ class BioReasonSFTCollator:
     ['attention_mask', 'dna_attention_mask', 'dna_input_ids', 'input_ids', 'labels']
     """
 
-    def __init__(self, processor, trim_per_side: int = 0, max_length: int | None = None):
+    def __init__(self, processor, trim_per_side: int = 0, max_length: int | None = None,
+                 reasoning_lines: int | None = None):
         self.processor = processor
         self.trim_per_side = trim_per_side
         self.max_length = max_length
+        self.reasoning_lines = reasoning_lines
 
     def __call__(self, rows: list[dict]) -> dict:
-        conversations = [row_to_messages(row, with_answer=True, trim_per_side=self.trim_per_side) for row in rows]
+        conversations = [row_to_messages(row, with_answer=True, trim_per_side=self.trim_per_side,
+                                         reasoning_lines=self.reasoning_lines) for row in rows]
         kwargs = {"truncation": True, "max_length": self.max_length} if self.max_length else {}
         batch = self.processor.apply_chat_template(
             conversations, tokenize=True, return_dict=True, return_tensors="pt", return_assistant_tokens_mask=True,

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 RECIPE_KINDS = ("sft", "grpo")
+ARCHITECTURES = ("bioreason", "llm_only", "dna_only")
 
 
 @dataclass
@@ -33,8 +34,17 @@ class ModelSource:
     dna_model: str | None = None
     projector_type: str = "linear"
     dna_feature_layer: int = -1
+    architecture: str = "bioreason"  # or a baseline: "llm_only" (text model only), "dna_only" (encoder classifier)
 
     def __post_init__(self):
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"model.architecture={self.architecture!r}; expected one of {ARCHITECTURES}.")
+        if self.architecture == "llm_only" and self.text_model is None:
+            raise ValueError("model: the llm_only baseline needs `text_model`.")
+        if self.architecture == "dna_only" and self.dna_model is None:
+            raise ValueError("model: the dna_only baseline needs `dna_model`.")
+        if self.architecture != "bioreason":
+            return
         if (self.model is None) == (self.text_model is None and self.dna_model is None):
             raise ValueError("model: give either `model` (a saved BioReason) or both `text_model` and `dna_model`.")
         if self.model is None and (self.text_model is None or self.dna_model is None):
@@ -51,6 +61,7 @@ class DataSource:
     max_dna_tokens: int = 1024  # BioReason's max_length_dna
     limit: int | None = None  # first N training rows (smoke runs)
     eval_limit: int | None = None
+    reasoning_lines: int | None = None  # keep only the first N lines of each reasoning trace (short CPU runs)
 
     def __post_init__(self):
         if self.trim_per_side < 0 or self.max_dna_tokens < 1:

@@ -55,6 +55,11 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
 
     if recipe.kind != "sft":
         raise ValueError(f"run_sft needs an SFT recipe, got kind={recipe.kind!r}.")
+    if recipe.model.architecture != "bioreason":
+        from .baselines import run_baseline
+
+        checkpoint = last_checkpoint(recipe.training["output_dir"]) if resume else None
+        return run_baseline(recipe, load_rows(recipe, recipe.data.train_split, recipe.data.limit), checkpoint)
     args = SFTConfig(
         **{"report_to": "none", "save_strategy": "steps", **recipe.training},
         remove_unused_columns=False,  # the collator needs the raw task columns
@@ -74,7 +79,8 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
         train_dataset=train,
         eval_dataset=evaluation,
         processing_class=processor,
-        data_collator=BioReasonSFTCollator(processor, recipe.data.trim_per_side),
+        data_collator=BioReasonSFTCollator(processor, recipe.data.trim_per_side,
+                                           reasoning_lines=recipe.data.reasoning_lines),
         peft_config=peft_config,
     )
     checkpoint = last_checkpoint(args.output_dir) if resume else None

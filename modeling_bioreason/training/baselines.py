@@ -1,0 +1,205 @@
+"""The baselines BioReason is compared against, trained with `bioreason train sft` and scored by `bioreason evaluate`.
+
+* **LLM-only** (`model.architecture: llm_only`): the language model alone, with the reference and variant sequences
+  written into the prompt as text and no DNA encoder at all (BioReason's own "LLM-only" baseline still passed two
+  projected CLS embeddings). LoRA SFT on the same targets; exported as a plain causal-LM folder.
+* **DNA-only** (`model.architecture: dna_only`): the frozen NT-v2 encoder on reference and variant, attention pooling
+  over tokens, and an MLP on the concatenated pair of pooled vectors; a 37-way (KEGG) or binary (VEP) classifier.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import PreTrainedConfig, PreTrainedModel
+from transformers.configuration_utils import SubConfigSpec
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from ..configuration_nucleotide_transformer import NucleotideTransformerConfig
+from ..data.tasks import infer_task, row_to_messages
+from ..hub import write_model_card
+from ..modeling_nucleotide_transformer import NucleotideTransformerModel
+from ..processing_bioreason import CHAT_TEMPLATE, normalize_dna_sequence
+from ..tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+from .recipe import Recipe
+
+
+# ------------------------------------------------------------------------------------------------------- DNA-only
+class DNAOnlyConfig(PreTrainedConfig):
+    """Config of `DNAOnlyClassifier`; the class names live in `id2label` / `label2id`."""
+
+    model_type = "bioreason_dna_only"
+    sub_configs_defaults = {"dna_config": SubConfigSpec(config_class=NucleotideTransformerConfig)}
+
+    dna_config: dict | PreTrainedConfig | None = None
+    classifier_hidden: int = 256
+    classifier_dropout: float = 0.1
+
+
+class DNAOnlyClassifier(PreTrainedModel):
+    """
+    Frozen NT-v2 on the reference and the variant window, attention pooling, an MLP on `[reference; variant]`.
+
+    Inputs use the processor's batch-aligned DNA layout with exactly two slots: `(batch, 2, dna_len)`.
+    """
+
+    config_class = DNAOnlyConfig
+    config: DNAOnlyConfig
+    base_model_prefix = "dna_encoder"
+    main_input_name = "dna_input_ids"
+
+    def __init__(self, config: DNAOnlyConfig):
+        super().__init__(config)
+        hidden = config.dna_config.hidden_size
+        self.dna_encoder = NucleotideTransformerModel(config.dna_config)
+        self.dna_encoder.requires_grad_(False)
+        self.attention_pool = nn.Linear(hidden, 1)
+        self.classifier = nn.Sequential(
+            nn.Linear(2 * hidden, config.classifier_hidden), nn.GELU(), nn.Dropout(config.classifier_dropout),
+            nn.Linear(config.classifier_hidden, config.num_labels),
+        )
+        self.post_init()
+
+    def pool(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            hidden = self.dna_encoder(input_ids, attention_mask=attention_mask).last_hidden_state
+        scores = self.attention_pool(hidden).squeeze(-1).masked_fill(attention_mask == 0, torch.finfo(hidden.dtype).min)
+        return (scores.softmax(-1).unsqueeze(-1) * hidden).sum(1)
+
+    def forward(self, dna_input_ids, dna_attention_mask, labels=None, **kwargs) -> SequenceClassifierOutput:
+        if dna_input_ids.dim() != 3 or dna_input_ids.shape[1] != 2:
+            raise ValueError(f"dna_input_ids must be (batch, 2, dna_len): reference and variant; got "
+                             f"{tuple(dna_input_ids.shape)}.")
+        pooled = [self.pool(dna_input_ids[:, slot], dna_attention_mask[:, slot]) for slot in (0, 1)]
+        logits = self.classifier(torch.cat(pooled, -1))
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+def answer_label(answer: str, task: str) -> str:
+    return answer.split(";")[0].strip().lower() if task == "variant_effect" else answer.strip().lower()
+
+
+class DNAPairCollator:
+    """Rows -> `(batch, 2, dna_len)` NT-v2 ids and masks (right-padded) and class indices."""
+
+    def __init__(self, tokenizer, label2id: dict[str, int], task: str, trim_per_side: int, max_dna_tokens: int):
+        self.tokenizer, self.label2id, self.task = tokenizer, label2id, task
+        self.trim_per_side, self.max_dna_tokens = trim_per_side, max_dna_tokens
+
+    def __call__(self, rows: list[dict]) -> dict:
+        from ..data.windows import trim_flanks
+
+        sequences = [normalize_dna_sequence(trim_flanks(row[key], self.trim_per_side), iupac="to_n")
+                     for row in rows for key in ("reference_sequence", "variant_sequence")]
+        ids = self.tokenizer(sequences, truncation=True, max_length=self.max_dna_tokens)["input_ids"]
+        length = max(len(x) for x in ids)
+        input_ids = torch.full((len(ids), length), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(ids), length), dtype=torch.long)
+        for i, x in enumerate(ids):
+            input_ids[i, : len(x)], mask[i, : len(x)] = torch.tensor(x), 1
+        batch = {"dna_input_ids": input_ids.view(len(rows), 2, length), "dna_attention_mask": mask.view(len(rows), 2, length)}
+        if all("answer" in row for row in rows):
+            batch["labels"] = torch.tensor([self.label2id[answer_label(row["answer"], self.task)] for row in rows])
+        return batch
+
+
+def _train_dna_only(recipe: Recipe, train, resume_from: str | None) -> tuple:
+    from transformers import Trainer, TrainingArguments
+
+    from .models import load_dna_model
+
+    task = infer_task(train["answer"])
+    labels = sorted({answer_label(a, task) for a in train["answer"]})
+    encoder = load_dna_model(recipe.model.dna_model)
+    if isinstance(encoder, str):
+        encoder = NucleotideTransformerModel.from_pretrained(encoder)
+    config = DNAOnlyConfig(dna_config=encoder.config, id2label=dict(enumerate(labels)),
+                           label2id={label: i for i, label in enumerate(labels)})
+    model = DNAOnlyClassifier(config)
+    model.dna_encoder.load_state_dict(encoder.state_dict())
+    tokenizer = NucleotideTransformerTokenizer()
+    collator = DNAPairCollator(tokenizer, config.label2id, task, recipe.data.trim_per_side, recipe.data.max_dna_tokens)
+    args = TrainingArguments(**{"report_to": "none", **recipe.training}, remove_unused_columns=False)
+    trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=collator)
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    return trainer, result, tokenizer
+
+
+# ------------------------------------------------------------------------------------------------------- LLM-only
+class TextSFTCollator:
+    """Rows with the sequences written as text -> tokenizer inputs with labels on the assistant turn."""
+
+    def __init__(self, tokenizer, trim_per_side: int, reasoning_lines: int | None):
+        self.tokenizer, self.trim_per_side, self.reasoning_lines = tokenizer, trim_per_side, reasoning_lines
+
+    def __call__(self, rows: list[dict]) -> dict:
+        conversations = [row_to_messages(row, with_answer=True, trim_per_side=self.trim_per_side,
+                                         reasoning_lines=self.reasoning_lines, dna_as_text=True) for row in rows]
+        self.tokenizer.padding_side = "right"
+        batch = self.tokenizer.apply_chat_template(conversations, tokenize=True, return_dict=True,
+                                                   return_tensors="pt", padding=True, return_assistant_tokens_mask=True)
+        masks = batch.pop("assistant_masks").bool()
+        batch["labels"] = torch.where(masks & batch["attention_mask"].bool(), batch["input_ids"], -100)
+        return dict(batch)
+
+
+def prepare_text_tokenizer(model, tokenizer) -> None:
+    """BioReason's chat template and a pad token distinct from EOS (added and embedded if needed)."""
+    tokenizer.chat_template = CHAT_TEMPLATE
+    if tokenizer.pad_token is None or tokenizer.pad_token == tokenizer.eos_token:
+        if "<|endoftext|>" in tokenizer.get_vocab() and tokenizer.eos_token != "<|endoftext|>":
+            tokenizer.pad_token = "<|endoftext|>"
+        else:
+            tokenizer.add_special_tokens({"pad_token": "<|pad|>"})
+            model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    model.generation_config.eos_token_id = list(dict.fromkeys([end_of_turn, tokenizer.eos_token_id]))
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+
+
+def _train_llm_only(recipe: Recipe, train, resume_from: str | None) -> tuple:
+    from peft import LoraConfig
+    from trl import SFTConfig, SFTTrainer
+
+    from .models import load_text_model
+
+    model, tokenizer = load_text_model(recipe.model.text_model)
+    prepare_text_tokenizer(model, tokenizer)
+    args = SFTConfig(**{"report_to": "none", **recipe.training}, remove_unused_columns=False,
+                     dataset_kwargs={"skip_prepare_dataset": True})
+    lora = LoraConfig(r=recipe.lora.r, lora_alpha=recipe.lora.alpha, lora_dropout=recipe.lora.dropout,
+                      target_modules="all-linear", task_type="CAUSAL_LM") if recipe.lora.enabled else None
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, peft_config=lora,
+                         data_collator=TextSFTCollator(tokenizer, recipe.data.trim_per_side, recipe.data.reasoning_lines))
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    return trainer, result, tokenizer
+
+
+def run_baseline(recipe: Recipe, train, resume_from: str | None) -> str:
+    """Train the recipe's baseline architecture and export a folder that `bioreason evaluate` scores."""
+    architecture = recipe.model.architecture
+    trainer, result, tokenizer = (_train_llm_only if architecture == "llm_only" else _train_dna_only)(
+        recipe, train, resume_from)
+    output_dir = Path(trainer.args.output_dir)
+    folder = output_dir / "final"
+    if trainer.is_world_process_zero():
+        model = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        (output_dir / "train_metrics.json").write_text(json.dumps({**result.metrics, "global_step": result.global_step,
+                                                                   "architecture": architecture}, indent=2))
+        if architecture == "llm_only":
+            write_model_card(folder, None, model_name=recipe.name, summary="LLM-only baseline: the sequences are "
+                             "written into the prompt; there is no DNA encoder.", text_model=recipe.model.text_model,
+                             training=recipe.description, datasets=[recipe.data.dataset])
+        else:
+            write_model_card(folder, None, model_name=recipe.name, summary="DNA-only baseline: frozen NT-v2 on "
+                             "reference and variant, attention pooling, MLP classifier.",
+                             dna_encoder=recipe.model.dna_model, projector="attention pooling + MLP",
+                             training=recipe.description, datasets=[recipe.data.dataset])
+    trainer.accelerator.wait_for_everyone()
+    return str(folder)

@@ -1,0 +1,1 @@
+"""The BioReason Gradio Space (run `python spaces_app/app.py`)."""
