@@ -27,7 +27,7 @@ from pathlib import Path
 TRIM_PER_SIDE = 1900  # 4,001-bp windows -> the central 201 bp (34 NT-v2 tokens per sequence)
 SFT_STEPS = 150
 EVAL_ROWS = 16
-EVAL_NEW_TOKENS = 160
+EVAL_NEW_TOKENS = 200
 ASK_NEW_TOKENS = 200
 REASONING_LINES = 3
 DNA_ENCODER = "random-nt-v2:128x4"
