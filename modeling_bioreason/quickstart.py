@@ -104,7 +104,7 @@ def run_quickstart(output_dir: str = "runs/quickstart", datasets_dir: str = "hub
 
         report = json.loads((out / "evaluate" / "report.json").read_text())
         write_model_card(
-            final, AutoConfig.from_pretrained(final, trust_remote_code=True),
+            final, AutoConfig.from_pretrained(final, trust_remote_code=True), model_name="bioreason-quickstart",
             summary="A small demonstration BioReason built by `bioreason quickstart`: SmolLM2-135M-Instruct with a "
                     "small random-weight NT-v2-architecture DNA encoder, briefly fine-tuned on a CPU. It demonstrates "
                     "the pipeline; it is not the paper's model.",

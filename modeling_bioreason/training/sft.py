@@ -45,7 +45,7 @@ def export(model, processor, recipe: Recipe, folder: Path, **card) -> str:
     return save_bioreason(
         merged, processor, folder,
         training=card.pop("training", f"`{recipe.name}` ({recipe.kind}): {recipe.description}"),
-        datasets=[recipe.data.dataset], **card,
+        datasets=[recipe.data.dataset], model_name=card.pop("model_name", recipe.name), **card,
     )
 
 
