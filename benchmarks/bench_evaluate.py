@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from modeling_bioreason.evaluation.runner import EvaluationConfig, evaluate
-from modeling_bioreason.example import tiny_bioreason
+from modeling_bioreason.example import tiny_bioreason, tiny_tokenizer
 from modeling_bioreason.hub import save_bioreason
 from modeling_bioreason.pretrained_assets import qwen3_tokenizer
 
@@ -35,11 +35,15 @@ def main() -> None:
     parser.add_argument("--text-layers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--trim-per-side", type=int, default=1024)
+    parser.add_argument("--tokenizer", choices=["qwen3", "small"], default="qwen3",
+                        help="the real Qwen3 vocabulary (151k rows: the LM head dominates each CPU decode step) or "
+                             "the small BPE of the CPU smoke recipes (2k rows)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
-        model, processor = tiny_bioreason(qwen3_tokenizer(), seed=0, text_hidden=args.text_hidden,
+        tokenizer = qwen3_tokenizer() if args.tokenizer == "qwen3" else tiny_tokenizer()
+        model, processor = tiny_bioreason(tokenizer, seed=0, text_hidden=args.text_hidden,
                                           text_layers=args.text_layers, dna_hidden=128)
         folder = save_bioreason(model, processor, Path(tmp) / "tiny")
         results = {}
@@ -55,7 +59,8 @@ def main() -> None:
             results[len(results)] = (batch_size, elapsed, predictions)
 
     print(f"{args.rows} KEGG test rows, greedy, {args.max_new_tokens} new tokens, trim {args.trim_per_side}, "
-          f"{args.threads} threads, text model hidden {args.text_hidden} x {args.text_layers} layers")
+          f"{args.threads} threads, text model hidden {args.text_hidden} x {args.text_layers} layers, "
+          f"{args.tokenizer} vocabulary ({len(tokenizer):,} tokens)")
     best = {}
     for batch_size, elapsed, _ in results.values():
         best[batch_size] = min(best.get(batch_size, float("inf")), elapsed)
