@@ -61,6 +61,9 @@ def run_quickstart(output_dir: str = "runs/quickstart", datasets_dir: str = "hub
     state_path = out / "stages.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     kegg = str(Path(datasets_dir) / "kegg")
+    if not (Path(kegg) / "README.md").exists():
+        raise SystemExit(f"No KEGG dataset folder at {kegg}: run the quickstart from the repository root, or pass "
+                         "--datasets-dir pointing at hub_cards/datasets.")
     final = out / "sft" / "final"
 
     print("This builds a SMALL demonstration BioReason: real SmolLM2-135M-Instruct weights + a small NT-v2-architecture")
