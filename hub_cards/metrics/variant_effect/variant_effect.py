@@ -3,10 +3,10 @@
 A thin `evaluate` wrapper over `modeling_bioreason.evaluation.variant_effect_metrics` (install `modeling-bioreason`).
 """
 
-import datasets
 import evaluate
 
 from modeling_bioreason.evaluation import variant_effect_metrics
+from modeling_bioreason.evaluation.evaluate_modules import metric_info
 
 _DESCRIPTION = """
 Scores generated answers to variant-effect questions against gold labels ("Pathogenic; <disease>" or "Benign").
@@ -31,26 +31,12 @@ Examples:
     1.0
 """
 
-_CITATION = """
-@article{fallahpour2025bioreason,
-  title={BioReason: Incentivizing Multimodal Biological Reasoning within a DNA-LLM Model},
-  author={Fallahpour, Adibvafa and Magnuson, Andrew and Gupta, Purav and Ma, Shihao and Naimer, Jack and Shah, Arnav and Duan, Haonan and Ibrahim, Omar and Goodarzi, Hani and Maddison, Chris J. and Wang, Bo},
-  journal={arXiv preprint arXiv:2505.23579},
-  year={2025}
-}
-"""
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class VariantEffect(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("string")}),
-            reference_urls=["https://arxiv.org/abs/2505.23579"],
-        )
+        return metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references):
         result = variant_effect_metrics(predictions, references)
