@@ -30,7 +30,7 @@ def _example(args: argparse.Namespace) -> int:
     print(f"Saved Hub-format folder: {folder} ({time.time() - started:.1f} s)")
 
     row = load_example_rows("kegg")[args.row]
-    print(f"Reloading it in a fresh Python process with AutoModelForCausalLM / AutoProcessor (trust_remote_code=True)")
+    print("Reloading it in a fresh Python process with AutoModelForCausalLM / AutoProcessor (trust_remote_code=True)")
     print(f"and asking about KEGG test row {args.row} (true answer: {row['answer']}).")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(

@@ -26,9 +26,6 @@ from .modeling_nucleotide_transformer import NucleotideTransformerModel
 
 logger = logging.get_logger(__name__)
 
-DNA_INPUT_NAMES = ("dna_input_ids", "dna_attention_mask", "dna_embeds")
-
-
 class BioReasonProjector(nn.Module):
     """Maps DNA-encoder features to the LM's hidden size: one Linear (the paper) or Linear-GELU-Linear."""
 

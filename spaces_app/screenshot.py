@@ -46,9 +46,9 @@ def main() -> None:
             try:
                 urllib.request.urlopen(url, timeout=2)
                 break
-            except OSError:
+            except OSError as error:
                 if app.poll() is not None:
-                    raise SystemExit("The app exited before serving its page.")
+                    raise SystemExit("The app exited before serving its page.") from error
                 time.sleep(1)
         else:
             raise SystemExit(f"The app did not answer on {url} within {args.timeout:.0f} s.")
