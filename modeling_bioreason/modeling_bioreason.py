@@ -11,6 +11,8 @@ hidden dimension, so a caller can encode once and reuse them for many forwards.
 This file ships to the Hub next to the weights: it imports only torch, transformers and its siblings.
 """
 
+import os
+
 import torch
 from torch import nn
 
@@ -25,6 +27,23 @@ from .configuration_bioreason import BioReasonConfig
 from .modeling_nucleotide_transformer import NucleotideTransformerModel
 
 logger = logging.get_logger(__name__)
+
+MODEL_CARD_STUB = """---
+library_name: transformers
+pipeline_tag: text-generation
+tags:
+  - custom_code
+  - biology
+  - genomics
+---
+
+# BioReason
+
+A BioReason model (arXiv 2505.23579): an NT-v2 DNA encoder ({layers} layers) whose token embeddings are projected into
+a {text} language model, which reasons about a genetic variant and answers. Load it with
+`AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True)` and `AutoProcessor`. This card is a stub written
+by `save_pretrained`; `modeling_bioreason.hub.save_bioreason` writes the full one. Not a clinical tool.
+"""
 
 class BioReasonProjector(nn.Module):
     """Maps DNA-encoder features to the LM's hidden size: one Linear (the paper) or Linear-GELU-Linear."""
@@ -318,7 +337,13 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
             auto_map = dict(getattr(self.config, "auto_map", None) or {})
             auto_map["AutoModel"] = f"{type(self).__module__.split('.')[-1]}.{type(self).__name__}"
             self.config.auto_map = auto_map
-        return super().save_pretrained(save_directory, *args, **kwargs)
+        result = super().save_pretrained(save_directory, *args, **kwargs)
+        card = os.path.join(save_directory, "README.md")
+        if not os.path.exists(card):  # a stub; `modeling_bioreason.hub.save_bioreason` writes the full card
+            with open(card, "w", encoding="utf-8") as handle:
+                handle.write(MODEL_CARD_STUB.format(text=self.config.text_config.model_type,
+                                                    layers=self.config.dna_config.num_hidden_layers))
+        return result
 
     def get_dna_features(self, dna_input_ids: torch.LongTensor, dna_attention_mask: torch.Tensor) -> torch.Tensor:
         """Projected DNA features in the batch-aligned `dna_embeds` layout (see `BioReasonModel.get_dna_features`)."""

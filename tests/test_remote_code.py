@@ -89,3 +89,13 @@ def test_hub_files_import_only_torch_transformers_stdlib_and_siblings():
             else:
                 continue
             assert set(roots) <= allowed, (name, roots)
+
+
+def test_plain_save_pretrained_writes_a_card_stub(tiny, tmp_path):
+    model, _ = tiny
+    model.save_pretrained(tmp_path)
+    card = (tmp_path / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: transformers") and "custom_code" in card and "qwen3" in card
+    (tmp_path / "README.md").write_text("my card")
+    model.save_pretrained(tmp_path)  # an existing card is never overwritten by the stub
+    assert (tmp_path / "README.md").read_text() == "my card"
