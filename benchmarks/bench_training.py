@@ -64,12 +64,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--grpo-steps", type=int, default=3)
     parser.add_argument("--sft-steps", type=int, default=10)
+    parser.add_argument("--dna-model", default="random-nt-v2:256x6",
+                        help="NT-v2-architecture encoder size; larger makes the cost of re-encoding visible")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        folder = run_sft(load_recipe("cpu-smoke-sft", [f"training.output_dir={tmp}/sft",
+        folder = run_sft(load_recipe("cpu-smoke-sft", [f"training.output_dir={tmp}/sft", f"model.dna_model={args.dna_model}",
                                                        f"training.max_steps={args.sft_steps}", "training.save_steps=1000"]))
         sft_seconds = time.perf_counter() - start
         state = json.loads((Path(tmp) / "sft" / "train_metrics.json").read_text())
@@ -77,7 +79,8 @@ def main() -> None:
                                          .read_text())["log_history"] if "num_tokens" in e] if list(
             (Path(tmp) / "sft").glob("checkpoint-*")) else []
         tokens = history[-1]["num_tokens"] if history else None
-        print(f"SFT, cpu-smoke-sft, {args.sft_steps} steps of batch 4 (trimmed KEGG rows), {args.threads} threads:")
+        print(f"SFT, cpu-smoke-sft with DNA encoder {args.dna_model}, {args.sft_steps} steps of batch 4 (trimmed KEGG "
+              f"rows), {args.threads} threads:")
         print(f"  train_runtime {state['train_runtime']:.1f} s (with export {sft_seconds:.1f} s)"
               + (f", {tokens / state['train_runtime']:.0f} tokens/s" if tokens else ""))
 
