@@ -135,6 +135,19 @@ def _push(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert(args: argparse.Namespace) -> int:
+    from .convert_bioreason_checkpoint import convert_checkpoint
+    from .hub import save_bioreason
+
+    model, processor = convert_checkpoint(args.checkpoint, args.dna_model, args.text_model, args.lora_alpha)
+    folder = save_bioreason(model, processor, args.output, summary=f"Converted from the original BioReason "
+                            f"checkpoint `{os.path.basename(os.path.abspath(args.checkpoint))}`.",
+                            training="Trained with the original BioReason code (bowang-lab/BioReason); converted "
+                                     "with `bioreason convert`.")
+    print(f"Converted {args.checkpoint} -> {folder} (loads with AutoModelForCausalLM, trust_remote_code=True)")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bioreason", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -178,6 +191,16 @@ def make_parser() -> argparse.ArgumentParser:
     push.add_argument("--revision", help="branch to upload to (created if missing)")
     push.add_argument("--dry-run", action="store_true", help="validate and list the files; upload nothing")
     push.set_defaults(func=_push)
+
+    convert = commands.add_parser("convert", help="convert an original BioReason checkpoint into this format")
+    convert.add_argument("--checkpoint", required=True,
+                         help="a vllm-grpo HF directory (with dna_projection.pt) or a state-dict file "
+                              "(mp_rank_00_model_states.pt, a Lightning .ckpt, a GRPO pytorch_model.bin)")
+    convert.add_argument("--dna-model", required=True, help="the NT-v2 folder or Hub id the run used")
+    convert.add_argument("--text-model", help="the LM folder or Hub id (config + tokenizer), for state-dict files")
+    convert.add_argument("--lora-alpha", type=float, help="LoRA alpha of the run (default 2 x rank, BioReason's)")
+    convert.add_argument("--output", required=True)
+    convert.set_defaults(func=_convert)
 
     train = commands.add_parser("train", help="SFT or GRPO from a recipe (YAML file or shipped recipe name)")
     kinds = train.add_subparsers(dest="kind", required=True)

@@ -1,0 +1,146 @@
+"""Convert checkpoints of the original BioReason code (bowang-lab/BioReason) into this package's Hub format.
+
+    bioreason convert --checkpoint runs_old/kegg-hf --dna-model InstaDeepAI/nucleotide-transformer-v2-500m-multi-species \
+        --output converted/                        # the vllm-grpo HF directory + dna_projection.pt
+    bioreason convert --checkpoint last.ckpt/checkpoint/mp_rank_00_model_states.pt --text-model Qwen/Qwen3-4B \
+        --dna-model InstaDeepAI/nucleotide-transformer-v2-500m-multi-species --output converted/
+
+Inputs (key layouts: shared/reference/bioreason/checkpoint_layouts.md):
+* **HF directory** (`save_ckpt_dna.py` / `save_grpo_ckpt.py` output): a merged Qwen3 folder with BioReason's tokenizer
+  and `dna_projection.pt` (`{weight, bias}`); the NT-v2 encoder comes from `--dna-model`.
+* **State-dict file**: a Lightning + DeepSpeed `mp_rank_00_model_states.pt` (`"module"`), a Lightning DDP `.ckpt`
+  (`"state_dict"`) or a GRPO `pytorch_model.bin`. Keys `[model.]text_model.[base_model.model.]...` (LoRA
+  `lora_A`/`lora_B` merged as W + B @ A * alpha / r), `[model.]dna_model.esm.*`, `[model.]dna_projection.*`; aliases
+  that repeat a tensor are dropped. `--text-model` gives the LM's config and tokenizer, `--dna-model` the NT-v2 config.
+  Evo2 runs stored no encoder weights and are not supported (this package implements NT-v2 only).
+
+Tensors saved in bf16 are up-cast to fp32. Files are read with `torch.load(weights_only=True)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+import torch
+
+from .build import build_bioreason
+from .modeling_nucleotide_transformer import NucleotideTransformerModel
+
+logger = logging.getLogger(__name__)
+
+_PREFIXES = ("_forward_module.", "model.")
+_LORA = re.compile(r"^(?P<module>.+)\.lora_(?P<which>[AB])\.(?P<adapter>[^.]+)\.weight$")
+
+
+def _load_state(path: Path) -> dict[str, torch.Tensor]:
+    import pickle
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ValueError(f"{path} holds objects besides tensors (e.g. Lightning hyper-parameters), which are not "
+                         "loaded with weights_only=True. Extract its state dict with the original code's "
+                         "environment (torch.save(ckpt['state_dict'], 'state.pt')) and convert that.") from error
+    for key in ("module", "state_dict"):  # DeepSpeed model states / Lightning checkpoint
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} does not hold a state dict (looked at the top level, 'module' and 'state_dict').")
+    return state
+
+
+def split_bioreason_state(state: dict[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
+    """Group original BioReason keys into `text`, `dna` and `projection` state dicts, with prefixes removed."""
+    groups: dict[str, dict[str, torch.Tensor]] = {"text": {}, "dna": {}, "projection": {}}
+    for key, tensor in state.items():
+        name = key
+        for prefix in _PREFIXES:
+            name = name.removeprefix(prefix)
+        if name.startswith("text_model."):
+            name = name.removeprefix("text_model.").removeprefix("base_model.model.")
+            group = "text"
+        elif name.startswith("dna_model."):
+            name, group = name.removeprefix("dna_model."), "dna"
+        elif name.startswith("dna_projection."):
+            name, group = name.removeprefix("dna_projection."), "projection"
+        else:
+            continue  # Lightning bookkeeping
+        groups[group].setdefault(name, tensor.float() if tensor.is_floating_point() else tensor)
+    return groups
+
+
+def merge_lora(text_state: dict[str, torch.Tensor], alpha: float | None) -> dict[str, torch.Tensor]:
+    """Fold PEFT LoRA pairs into their base weights: W = W0 + B @ A * alpha / r (alpha defaults to 2r, BioReason's)."""
+    merged = {k: v for k, v in text_state.items() if ".lora_" not in k}
+    pairs: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in text_state.items():
+        match = _LORA.match(key)
+        if match:
+            pairs.setdefault(match["module"], {})[match["which"]] = tensor
+    for module, pair in pairs.items():
+        if set(pair) != {"A", "B"}:
+            raise ValueError(f"LoRA pair incomplete for {module}: found {sorted(pair)}.")
+        base_key = f"{module}.base_layer.weight"
+        if base_key not in merged:
+            raise ValueError(f"LoRA weights for {module} but no base weight {base_key}.")
+        rank = pair["A"].shape[0]
+        scale = (alpha if alpha is not None else 2 * rank) / rank
+        merged[f"{module}.weight"] = merged.pop(base_key) + (pair["B"] @ pair["A"]) * scale
+    return {key.replace(".base_layer.", "."): value for key, value in merged.items()}
+
+
+def convert_checkpoint(
+    checkpoint: str | os.PathLike,
+    dna_model: str | os.PathLike,
+    text_model: str | os.PathLike | None = None,
+    lora_alpha: float | None = None,
+):
+    """(model, processor) in this package's format from an original BioReason checkpoint (see the module docstring)."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    checkpoint = Path(checkpoint)
+    if checkpoint.is_dir():
+        projection_file = checkpoint / "dna_projection.pt"
+        if not projection_file.exists():
+            raise ValueError(f"{checkpoint} is a folder without dna_projection.pt: not a BioReason HF directory.")
+        lm = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+        projection = {k: v.float() for k, v in torch.load(projection_file, map_location="cpu",
+                                                            weights_only=True).items()}
+        model, processor = build_bioreason(lm, dna_model, tokenizer=tokenizer)
+    else:
+        if text_model is None:
+            raise ValueError("Converting a state-dict file needs --text-model (the LM's config and tokenizer).")
+        groups = split_bioreason_state(_load_state(checkpoint))
+        if not groups["text"]:
+            raise ValueError(f"{checkpoint} has no text_model.* keys: not an original BioReason checkpoint.")
+        if not groups["dna"]:
+            raise ValueError(f"{checkpoint} has no dna_model.* keys: an Evo2 run (which stored no encoder weights); "
+                             "this package implements NT-v2 only.")
+        lm = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(text_model), dtype=torch.float32)
+        text_state = merge_lora(groups["text"], lora_alpha)
+        if lm.config.tie_word_embeddings:
+            text_state.pop("lm_head.weight", None)
+        missing, unexpected = lm.load_state_dict(text_state, strict=False)
+        missing = [k for k in missing if not (k == "lm_head.weight" and lm.config.tie_word_embeddings)]
+        if missing or unexpected:
+            raise ValueError(f"Text weights do not fit {text_model}: missing {missing[:5]}, unexpected {unexpected[:5]}.")
+        encoder = NucleotideTransformerModel(NucleotideTransformerModel.config_class.from_pretrained(dna_model))
+        dna_state = {k.removeprefix("esm."): v for k, v in groups["dna"].items() if k.startswith("esm.")}
+        missing, _ = encoder.load_state_dict(dna_state, strict=False)
+        if missing:
+            raise ValueError(f"NT-v2 weights do not fit {dna_model}: missing {missing[:5]}.")
+        projection = groups["projection"]
+        tokenizer = AutoTokenizer.from_pretrained(text_model)
+        model, processor = build_bioreason(lm, encoder, tokenizer=tokenizer)
+    linear = model.model.dna_projector.linear_1
+    if set(projection) != {"weight", "bias"} or projection["weight"].shape != linear.weight.shape:
+        raise ValueError(f"dna_projection must hold weight {tuple(linear.weight.shape)} and bias; got "
+                         f"{ {k: tuple(v.shape) for k, v in projection.items()} }.")
+    linear.load_state_dict(projection)
+    logger.info("Converted %s", checkpoint)
+    return model, processor

@@ -1,0 +1,118 @@
+"""Converting checkpoints of the original BioReason code (key layouts from its Lightning, GRPO and HF savers)."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from peft import LoraConfig, get_peft_model
+from safetensors.torch import load_file
+from torch import nn
+from transformers import AutoModelForCausalLM, Qwen3Config, Qwen3ForCausalLM
+
+from conftest import FIXTURES
+from modeling_bioreason import NucleotideTransformerConfig, NucleotideTransformerForMaskedLM
+from modeling_bioreason.convert_bioreason_checkpoint import convert_checkpoint
+from modeling_bioreason.example import tiny_tokenizer
+
+GOLDEN_NT = FIXTURES / "nt_v2_golden"
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+class DNALLMModel(nn.Module):
+    """The original code's module tree: text_model (PEFT-wrapped Qwen3), dna_model (NT masked LM), dna_projection."""
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        torch.manual_seed(0)
+        self.text_model = Qwen3ForCausalLM(Qwen3Config(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            head_dim=16, vocab_size=vocab_size, tie_word_embeddings=True))
+        self.dna_model = NucleotideTransformerForMaskedLM.from_pretrained(GOLDEN_NT)
+        self.dna_projection = nn.Linear(64, 64)
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("original")
+    tokenizer = tiny_tokenizer()
+    tokenizer.add_special_tokens({"extra_special_tokens": ["<|dna_start|>", "<|dna_pad|>", "<|dna_end|>"]})
+    module = DNALLMModel(len(tokenizer))
+    module.text_model.config.save_pretrained(folder / "text")
+    tokenizer.save_pretrained(folder / "text")
+    module.text_model = get_peft_model(module.text_model, LoraConfig(r=4, lora_alpha=8, target_modules=TARGETS))
+    for name, param in module.text_model.named_parameters():
+        if "lora_B" in name:
+            nn.init.normal_(param, std=0.05)  # trained adapters are not zero
+    state = module.state_dict()
+    return folder, module, state
+
+
+def _expected_merged(module):
+    import copy
+
+    return copy.deepcopy(module.text_model).merge_and_unload().state_dict()
+
+
+def test_lightning_deepspeed_module_dict_with_aliases(original, tmp_path):
+    folder, module, state = original
+    # Lightning: every tensor twice (model.* and the alias paths), bf16 under DeepSpeed.
+    aliased = {**{f"model.{k}": v.to(torch.bfloat16) for k, v in state.items()},
+               **{k: v.to(torch.bfloat16) for k, v in state.items()}}
+    torch.save({"module": aliased, "epoch": 3}, tmp_path / "mp_rank_00_model_states.pt")
+    model, processor = convert_checkpoint(tmp_path / "mp_rank_00_model_states.pt", GOLDEN_NT, folder / "text")
+    merged = _expected_merged(module)
+    converted = model.model.language_model.state_dict()
+    for key, value in merged.items():
+        if key.startswith("model."):
+            # bf16 inputs: the merge runs on the up-cast bf16 tensors, so compare at bf16 precision
+            torch.testing.assert_close(converted[key.removeprefix("model.")], value, atol=2e-3, rtol=1e-2)
+    torch.testing.assert_close(model.model.dna_projector.linear_1.weight,
+                               module.dna_projection.weight.to(torch.bfloat16).float())
+    golden = load_file(GOLDEN_NT / "model.safetensors")
+    torch.testing.assert_close(model.model.dna_encoder.encoder.layer[1].output.dense.weight,
+                               golden["esm.encoder.layer.1.output.dense.weight"].to(torch.bfloat16).float())
+    assert processor.tokenizer.convert_tokens_to_ids("<|dna_pad|>") == model.config.dna_token_id
+
+
+def test_grpo_pytorch_model_bin_and_cli(original, tmp_path):
+    folder, module, state = original
+    torch.save(state, tmp_path / "pytorch_model.bin")
+    out = tmp_path / "converted"
+    result = subprocess.run([sys.executable, "-m", "modeling_bioreason.cli", "convert", "--checkpoint",
+                             str(tmp_path / "pytorch_model.bin"), "--dna-model", str(GOLDEN_NT), "--text-model",
+                             str(folder / "text"), "--output", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    model = AutoModelForCausalLM.from_pretrained(out, trust_remote_code=True)
+    merged = _expected_merged(module)
+    torch.testing.assert_close(model.model.language_model.layers[0].mlp.down_proj.weight,
+                               merged["model.layers.0.mlp.down_proj.weight"])
+    assert (out / "README.md").read_text().count("Converted from the original BioReason checkpoint") == 1
+
+
+def test_hf_directory_with_dna_projection(original, tmp_path):
+    folder, module, state = original
+    from transformers import AutoTokenizer
+
+    merged_lm = Qwen3ForCausalLM(module.text_model.get_base_model().config)
+    merged_lm.load_state_dict(_expected_merged(module))
+    merged_lm.save_pretrained(tmp_path / "hf")
+    AutoTokenizer.from_pretrained(folder / "text").save_pretrained(tmp_path / "hf")
+    torch.save(module.dna_projection.state_dict(), tmp_path / "hf" / "dna_projection.pt")
+    model, _ = convert_checkpoint(tmp_path / "hf", GOLDEN_NT)
+    torch.testing.assert_close(model.model.dna_projector.linear_1.bias, module.dna_projection.bias)
+    torch.testing.assert_close(model.lm_head.weight, merged_lm.lm_head.weight)
+
+
+def test_bad_checkpoints_are_named(original, tmp_path):
+    folder, _, state = original
+    torch.save({k: v for k, v in state.items() if not k.startswith("dna_model.")}, tmp_path / "evo2.bin")
+    with pytest.raises(ValueError, match="Evo2 run"):
+        convert_checkpoint(tmp_path / "evo2.bin", GOLDEN_NT, folder / "text")
+    with pytest.raises(ValueError, match="needs --text-model"):
+        convert_checkpoint(tmp_path / "evo2.bin", GOLDEN_NT)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="without dna_projection.pt"):
+        convert_checkpoint(tmp_path / "empty", GOLDEN_NT)
+    wrong = NucleotideTransformerConfig.from_pretrained(GOLDEN_NT)
+    assert wrong.hidden_size == 64
