@@ -165,6 +165,20 @@ def normalize_dna_sequence(sequence: str, iupac: str = "error") -> str:
     )
 
 
+def split_reasoning(text: str) -> dict[str, str]:
+    """
+    `{"reasoning": ..., "answer": ...}`: the text inside `<think>...</think>` and what follows it.
+
+    >>> split_reasoning("<think>\\nStep 1\\n</think>\\n\\nAnswer: melanoma")
+    {'reasoning': 'Step 1', 'answer': 'Answer: melanoma'}
+    """
+    reasoning, answer = "", text
+    if "</think>" in text:
+        reasoning, answer = text.split("</think>", 1)
+        reasoning = reasoning.split("<think>", 1)[-1]
+    return {"reasoning": reasoning.strip(), "answer": answer.strip()}
+
+
 class BioReasonProcessor(ProcessorMixin):
     r"""
     Turns chat messages with DNA blocks, or pre-rendered text plus DNA sequences, into model inputs.
@@ -481,12 +495,8 @@ class BioReasonProcessor(ProcessorMixin):
             for token in (self.tokenizer.pad_token, self.tokenizer.eos_token, "<|im_end|>", "<|endoftext|>"):
                 if skip_special_tokens and token:
                     text = text.replace(token, "")
-            reasoning, answer = "", text
-            if "</think>" in text:
-                reasoning, answer = text.split("</think>", 1)
-                reasoning = reasoning.split("<think>", 1)[-1]
-            results.append({"reasoning": reasoning.strip(), "answer": answer.strip()})
+            results.append(split_reasoning(text))
         return results
 
 
-__all__ = ["BioReasonProcessor", "normalize_dna_sequence", "CHAT_TEMPLATE"]
+__all__ = ["BioReasonProcessor", "normalize_dna_sequence", "split_reasoning", "CHAT_TEMPLATE"]

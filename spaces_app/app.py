@@ -22,7 +22,7 @@ from transformers import AutoModelForCausalLM, AutoProcessor, TextIteratorStream
 from modeling_bioreason.data.genome import parse_vcf_line, variant_windows
 from modeling_bioreason.data.windows import trim_flanks
 from modeling_bioreason.example import load_example_rows
-from modeling_bioreason.processing_bioreason import normalize_dna_sequence
+from modeling_bioreason.processing_bioreason import normalize_dna_sequence, split_reasoning
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op elsewhere
     import spaces
@@ -131,7 +131,7 @@ class BioReasonDemo:
             shown = text if text.strip() else "…"  # an empty message would not be shown at all
             yield [{"role": "user", "content": shown_question}, {"role": "assistant", "content": shown}], ""
         thread.join()
-        answer = self.processor.post_process_generation(self.processor.tokenizer(text)["input_ids"])[0]["answer"]
+        answer = split_reasoning(text)["answer"]
         final = answer.split("Answer:")[-1].strip() if "Answer:" in answer else answer
         shown = text if text.strip() else "(the model produced no text)"
         yield ([{"role": "user", "content": shown_question}, {"role": "assistant", "content": shown}],
