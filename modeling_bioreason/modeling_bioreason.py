@@ -180,9 +180,11 @@ class BioReasonModel(BioReasonPreTrainedModel):
         lengths = mask.sum(-1)
         present = lengths > 0
         text_hidden = self.config.text_config.hidden_size
-        dna_embeds = self.dna_projector.linear_1.weight.new_zeros(batch * slots, length, text_hidden)
         if not present.any():
-            return dna_embeds.view(batch, slots, length, text_hidden)
+            return torch.zeros(
+                batch, slots, length, text_hidden, dtype=self.dna_projector.linear_1.weight.dtype,
+                device=dna_input_ids.device,
+            )
 
         max_len = int(lengths.max())
         ids = dna_input_ids.reshape(-1, length)[present, :max_len]
@@ -201,8 +203,12 @@ class BioReasonModel(BioReasonPreTrainedModel):
                 unique_ids, attention_mask=unique_mask.long(), output_hidden_states=not last_layer
             )
         hidden = outputs.last_hidden_state if last_layer else outputs.hidden_states[layer]
-        features = self.dna_projector(hidden.to(dna_embeds.dtype))[inverse]
-        dna_embeds[present, :max_len] = features * mask.unsqueeze(-1).to(features.dtype)
+        # Cast to the projector's dtype (the encoder may run in another one); under autocast the projector's output
+        # dtype follows autocast, so the buffer is allocated from the features, never from a (possibly offloaded) weight.
+        features = self.dna_projector(hidden.to(self.dna_projector.linear_1.weight.dtype))[inverse]
+        features = features * mask.unsqueeze(-1).to(features.dtype)
+        dna_embeds = features.new_zeros(batch * slots, length, text_hidden)
+        dna_embeds[present, :max_len] = features
         return dna_embeds.view(batch, slots, length, text_hidden)
 
     def get_placeholder_mask(
