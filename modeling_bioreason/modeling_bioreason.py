@@ -11,8 +11,6 @@ hidden dimension, so a caller can encode once and reuse them for many forwards.
 This file ships to the Hub next to the weights: it imports only torch, transformers and its siblings.
 """
 
-import os
-
 import torch
 from torch import nn
 
@@ -27,23 +25,6 @@ from .configuration_bioreason import BioReasonConfig
 from .modeling_nucleotide_transformer import NucleotideTransformerModel
 
 logger = logging.get_logger(__name__)
-
-MODEL_CARD_STUB = """---
-library_name: transformers
-pipeline_tag: text-generation
-tags:
-  - custom_code
-  - biology
-  - genomics
----
-
-# BioReason
-
-A BioReason model (arXiv 2505.23579): an NT-v2 DNA encoder ({layers} layers) whose token embeddings are projected into
-a {text} language model, which reasons about a genetic variant and answers. Load it with
-`AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True)` and `AutoProcessor`. This card is a stub written
-by `save_pretrained`; `modeling_bioreason.hub.save_bioreason` writes the full one. Not a clinical tool.
-"""
 
 class BioReasonProjector(nn.Module):
     """Maps DNA-encoder features to the LM's hidden size: one Linear (the paper) or Linear-GELU-Linear."""
@@ -84,9 +65,13 @@ class BioReasonPreTrainedModel(PreTrainedModel):
     base_model_prefix = "model"
     input_modalities = ("dna", "text")
     supports_gradient_checkpointing = True
-    _no_split_modules = ["NucleotideTransformerLayer"]
+    # The decoder's own layer class is collected from `language_model` by `post_init`.
+    _no_split_modules = ["NucleotideTransformerLayer", "BioReasonProjector"]
     _skip_keys_device_placement = ["cache", "past_key_values"]
-    _supports_flash_attn = True
+    # Both sub-models run eager, sdpa and flex_attention; flash attention is the LM's only (the encoder's padded
+    # bidirectional attention is not wired to it): use attn_implementation={"text_config": "flash_attention_2",
+    # "dna_config": "sdpa"}.
+    _supports_flash_attn = False
     _supports_sdpa = True
     _supports_flex_attn = True
     _supports_attention_backend = True
@@ -96,6 +81,33 @@ class BioReasonPreTrainedModel(PreTrainedModel):
         super()._init_weights(module)
         if isinstance(module, BioReasonBoundaryEmbedding):
             init.zeros_(module.weight)
+
+    def _dna_encoder(self) -> nn.Module:
+        return self.model.dna_encoder if isinstance(self, BioReasonForConditionalGeneration) else self.dna_encoder
+
+    def post_init(self):
+        super().post_init()
+        self.apply_dna_encoder_freeze()
+
+    def apply_dna_encoder_freeze(self) -> None:
+        """`requires_grad=False` on every DNA-encoder parameter when `config.freeze_dna_encoder` (re-applied after
+        loading, which creates fresh parameters)."""
+        if self.config.freeze_dna_encoder:
+            self._dna_encoder().requires_grad_(False)
+
+    @staticmethod
+    def _finalize_model_loading(model, load_config, loading_info):
+        loading_info = PreTrainedModel._finalize_model_loading(model, load_config, loading_info)
+        model.apply_dna_encoder_freeze()
+        return loading_info
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        # A frozen encoder never trains, even if something (e.g. PEFT "all-linear" adapters) marks parts of it
+        # trainable: it runs without gradients.
+        total = super().num_parameters(only_trainable=only_trainable, exclude_embeddings=exclude_embeddings)
+        if only_trainable and self.config.freeze_dna_encoder:
+            total -= sum(p.numel() for p in self._dna_encoder().parameters() if p.requires_grad)
+        return total
 
 
 def _check_dna_layout(name: str, tensor: torch.Tensor, batch_size: int) -> None:
@@ -136,8 +148,6 @@ class BioReasonModel(BioReasonPreTrainedModel):
         self.dna_projector = BioReasonProjector(config)
         self.dna_boundary_embeddings = BioReasonBoundaryEmbedding(config.text_config.hidden_size)
         self.language_model = AutoModel.from_config(config.text_config)
-        if config.freeze_dna_encoder:
-            self.dna_encoder.requires_grad_(False)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Module:
@@ -148,11 +158,29 @@ class BioReasonModel(BioReasonPreTrainedModel):
 
     def embed_tokens_with_dna_boundaries(self, input_ids: torch.LongTensor) -> torch.Tensor:
         """Token embeddings, with the learned boundary embeddings added at `<|dna_start|>` / `<|dna_end|>`."""
-        inputs_embeds = self.get_input_embeddings()(input_ids)
-        is_end = input_ids == self.config.dna_end_token_id
-        is_boundary = (input_ids == self.config.dna_start_token_id) | is_end
-        boundary = self.dna_boundary_embeddings(is_end.long()) * is_boundary.unsqueeze(-1)
-        return inputs_embeds + boundary.to(inputs_embeds.dtype)
+        return self.add_dna_boundary_embeddings(self.get_input_embeddings()(input_ids), input_ids)
+
+    def add_dna_boundary_embeddings(
+        self, inputs_embeds: torch.Tensor, input_ids: torch.LongTensor | None = None
+    ) -> torch.Tensor:
+        """
+        Add the learned boundary embeddings at `<|dna_start|>` / `<|dna_end|>`. Without `input_ids` the positions are
+        found as rows equal to those tokens' plain embeddings (as `get_placeholder_mask` finds `<|dna_pad|>`), so
+        `inputs_embeds=model.get_input_embeddings()(input_ids)` gives the same result as `input_ids=`; embeddings
+        that already carry a trained boundary no longer match and are left alone.
+        """
+        if input_ids is None:
+            ids = torch.tensor(
+                [self.config.dna_start_token_id, self.config.dna_end_token_id], device=inputs_embeds.device
+            )
+            plain = self.get_input_embeddings()(ids).to(inputs_embeds.device, inputs_embeds.dtype)
+            is_start = (inputs_embeds == plain[0]).all(-1)
+            is_end = (inputs_embeds == plain[1]).all(-1)
+        else:
+            is_start = input_ids == self.config.dna_start_token_id
+            is_end = input_ids == self.config.dna_end_token_id
+        boundary = self.dna_boundary_embeddings(is_end.long()) * (is_start | is_end).unsqueeze(-1)
+        return inputs_embeds + boundary.to(inputs_embeds.device, inputs_embeds.dtype)
 
     def get_dna_features(self, dna_input_ids: torch.LongTensor, dna_attention_mask: torch.Tensor) -> torch.Tensor:
         """
@@ -197,7 +225,9 @@ class BioReasonModel(BioReasonPreTrainedModel):
 
         layer = self.config.dna_feature_layer
         last_layer = layer in (-1, self.config.dna_config.num_hidden_layers)
-        encoder_trainable = any(param.requires_grad for param in self.dna_encoder.parameters())
+        encoder_trainable = not self.config.freeze_dna_encoder and any(
+            param.requires_grad for param in self.dna_encoder.parameters()
+        )
         with torch.set_grad_enabled(torch.is_grad_enabled() and encoder_trainable):
             outputs = self.dna_encoder(
                 unique_ids, attention_mask=unique_mask.long(), output_hidden_states=not last_layer
@@ -256,6 +286,8 @@ class BioReasonModel(BioReasonPreTrainedModel):
             cache = kwargs.pop("past_key_values")
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens_with_dna_boundaries(input_ids)
+        else:
+            inputs_embeds = self.add_dna_boundary_embeddings(inputs_embeds)
         batch_size = inputs_embeds.shape[0]
 
         if dna_embeds is None and dna_input_ids is not None:
@@ -339,17 +371,16 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         if self._auto_class is not None:
+            # Saving the remote code also copies this sibling (transformers copies relative imports), and the config
+            # names it, so `pipeline(model=folder, trust_remote_code=True)` finds the BioReason pipeline.
+            from .pipeline_bioreason import CUSTOM_PIPELINES
+
+            self.config.custom_pipelines = CUSTOM_PIPELINES
             # Users call AutoModel.from_pretrained(..., trust_remote_code=True) too and expect a model that generates.
             auto_map = dict(getattr(self.config, "auto_map", None) or {})
             auto_map["AutoModel"] = f"{type(self).__module__.split('.')[-1]}.{type(self).__name__}"
             self.config.auto_map = auto_map
-        result = super().save_pretrained(save_directory, *args, **kwargs)
-        card = os.path.join(save_directory, "README.md")
-        if not os.path.exists(card):  # a stub; `modeling_bioreason.hub.save_bioreason` writes the full card
-            with open(card, "w", encoding="utf-8") as handle:
-                handle.write(MODEL_CARD_STUB.format(text=self.config.text_config.model_type,
-                                                    layers=self.config.dna_config.num_hidden_layers))
-        return result
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     def get_dna_features(self, dna_input_ids: torch.LongTensor, dna_attention_mask: torch.Tensor) -> torch.Tensor:
         """Projected DNA features in the batch-aligned `dna_embeds` layout (see `BioReasonModel.get_dna_features`)."""

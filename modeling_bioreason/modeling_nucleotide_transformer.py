@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from transformers import PreTrainedModel
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutput, MaskedLMOutput
 
@@ -69,10 +70,29 @@ class NucleotideTransformerEmbeddings(nn.Module):
         return embeddings * attention_mask.unsqueeze(-1).to(embeddings.dtype)
 
 
+def eager_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    scores = torch.matmul(query, key.transpose(-1, -2)) * scaling
+    if attention_mask is not None:
+        scores = scores + attention_mask
+    probs = scores.softmax(dim=-1)
+    context = torch.matmul(F.dropout(probs, p=dropout, training=module.training), value)
+    return context.transpose(1, 2).contiguous(), probs
+
+
 class NucleotideTransformerSelfAttention(nn.Module):
     def __init__(self, config: NucleotideTransformerConfig):
         super().__init__()
         self.config = config
+        self.is_causal = False  # a bidirectional encoder: sdpa must not infer causal masking
         self.num_heads = config.num_attention_heads
         self.head_dim = config.head_dim
         self.query = nn.Linear(config.hidden_size, config.hidden_size)
@@ -80,7 +100,7 @@ class NucleotideTransformerSelfAttention(nn.Module):
         self.value = nn.Linear(config.hidden_size, config.hidden_size)
         self.dropout = config.attention_probs_dropout_prob
 
-    def forward(self, hidden_states, attention_bias, key_padding_mask, rotary):
+    def forward(self, hidden_states, attention_bias, rotary):
         batch, seq_len, _ = hidden_states.shape
         shape = (batch, seq_len, self.num_heads, self.head_dim)
         # NT-v2 scales the query before the rotary embedding (upstream order; equal up to rounding).
@@ -90,18 +110,18 @@ class NucleotideTransformerSelfAttention(nn.Module):
         cos, sin = rotary
         query = query * cos + rotate_half(query) * sin
         key = key * cos + rotate_half(key) * sin
-        dropout = self.dropout if self.training else 0.0
 
-        if self.config._attn_implementation == "sdpa":
-            context = F.scaled_dot_product_attention(
-                query, key, value, attn_mask=key_padding_mask, dropout_p=dropout, scale=1.0
-            )
-            probs = None
-        else:
-            scores = torch.matmul(query, key.transpose(-1, -2)) + attention_bias
-            probs = scores.softmax(dim=-1)
-            context = torch.matmul(F.dropout(probs, p=dropout, training=self.training), value)
-        return context.transpose(1, 2).reshape(batch, seq_len, -1), probs
+        attention_interface = eager_attention_forward
+        if self.config._attn_implementation != "eager":
+            attention_interface = ALL_ATTENTION_FUNCTIONS[self.config._attn_implementation]
+        if self.config._attn_implementation == "flex_attention":
+            # flex reads the additive mask as mask[b][0][q][k]: give it the query dimension (a view).
+            attention_bias = attention_bias.expand(batch, 1, seq_len, seq_len)
+        context, probs = attention_interface(
+            self, query, key, value, attention_bias, scaling=1.0,
+            dropout=self.dropout if self.training else 0.0,
+        )
+        return context.reshape(batch, seq_len, -1), probs
 
 
 class NucleotideTransformerSelfOutput(nn.Module):
@@ -121,8 +141,8 @@ class NucleotideTransformerAttention(nn.Module):
         self.self = NucleotideTransformerSelfAttention(config)
         self.output = NucleotideTransformerSelfOutput(config)
 
-    def forward(self, hidden_states, attention_bias, key_padding_mask, rotary):
-        context, probs = self.self(self.LayerNorm(hidden_states), attention_bias, key_padding_mask, rotary)
+    def forward(self, hidden_states, attention_bias, rotary):
+        context, probs = self.self(self.LayerNorm(hidden_states), attention_bias, rotary)
         return self.output(context, hidden_states), probs
 
 
@@ -158,8 +178,8 @@ class NucleotideTransformerLayer(GradientCheckpointingLayer):
         self.intermediate = NucleotideTransformerIntermediate(config)
         self.output = NucleotideTransformerOutput(config)
 
-    def forward(self, hidden_states, attention_bias, key_padding_mask, rotary):
-        hidden_states, probs = self.attention(hidden_states, attention_bias, key_padding_mask, rotary)
+    def forward(self, hidden_states, attention_bias, rotary):
+        hidden_states, probs = self.attention(hidden_states, attention_bias, rotary)
         hidden_states = self.output(self.intermediate(self.LayerNorm(hidden_states)), hidden_states)
         return hidden_states, probs
 
@@ -179,6 +199,8 @@ class NucleotideTransformerPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = True
     _no_split_modules = ["NucleotideTransformerLayer"]
     _supports_sdpa = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
     _keys_to_ignore_on_load_unexpected = _UNUSED_CHECKPOINT_KEYS
 
 
@@ -229,9 +251,9 @@ class NucleotideTransformerModel(NucleotideTransformerPreTrainedModel):
             attention_mask = torch.ones_like(input_ids)
         hidden_states = self.embeddings(input_ids, attention_mask)
         dtype = hidden_states.dtype
-        # Keys are masked, queries are not (padded rows stay finite, as upstream).
-        key_padding_mask = attention_mask[:, None, None, :].bool()
-        attention_bias = (1.0 - key_padding_mask.to(dtype)) * torch.finfo(dtype).min
+        # Keys are masked, queries are not (padded rows stay finite, as upstream). One additive mask serves every
+        # attention backend (eager, sdpa, flex).
+        attention_bias = (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
         rotary = rotary_tables(
             input_ids.shape[1], self.config.head_dim, self.config.rope_theta, input_ids.device, dtype
         )
@@ -241,7 +263,7 @@ class NucleotideTransformerModel(NucleotideTransformerPreTrainedModel):
         for layer in self.encoder.layer:
             if output_hidden_states:
                 all_hidden_states += (hidden_states,)
-            hidden_states, probs = layer(hidden_states, attention_bias, key_padding_mask, rotary)
+            hidden_states, probs = layer(hidden_states, attention_bias, rotary)
             if output_attentions:
                 all_attentions += (probs,)
         hidden_states = self.encoder.emb_layer_norm_after(hidden_states)

@@ -7,6 +7,8 @@ batch-aligned, `(batch, max_dna_per_prompt, dna_len)`, right-padded, with all-ze
 This file ships to the Hub next to the weights: it imports only torch, transformers and its siblings.
 """
 
+import json
+import os
 import re
 
 import torch
@@ -14,6 +16,7 @@ import torch
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin
 from transformers.utils import logging
+from transformers.utils.hub import hf_api
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
@@ -27,102 +30,38 @@ DNA_TOKENS = (DNA_START_TOKEN, DNA_PAD_TOKEN, DNA_END_TOKEN)
 IUPAC_AMBIGUITY_CODES = "RYSWKMBDHV"
 IGNORE_INDEX = -100
 
-# Qwen3's chat format (system, tools, <think> reasoning, enable_thinking) with DNA content blocks rendered as
-# <|dna_start|><|dna_pad|><|dna_end|>, matching BioReason's own template on its prompts. The assistant turn, including
-# its closing <|im_end|>, is wrapped in {% generation %} so that labels supervise the end of turn.
-CHAT_TEMPLATE = """\
-{%- set ns = namespace(last_query_index=messages|length - 1, found_query=false, dna_index=0) -%}
-{%- for message in messages[::-1] -%}
-    {%- set index = (messages|length - 1) - loop.index0 -%}
-    {%- if not ns.found_query and message.role == 'user' and not (message.content is string
-            and message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) -%}
-        {%- set ns.found_query = true -%}
-        {%- set ns.last_query_index = index -%}
-    {%- endif -%}
-{%- endfor -%}
-{%- if messages and messages[0].role == 'system' -%}
-    {%- if messages[0].content is string -%}
-        {%- set system_text = messages[0].content -%}
-    {%- else -%}
-        {%- set system_text = messages[0].content | selectattr('type', 'equalto', 'text') | map(attribute='text') | join('') -%}
-    {%- endif -%}
-{%- endif -%}
-{%- if tools -%}
-    {{- '<|im_start|>system\\n' -}}
-    {%- if system_text is defined -%}{{- system_text + '\\n\\n' -}}{%- endif -%}
-    {{- '# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\n'
-        'You are provided with function signatures within <tools></tools> XML tags:\\n<tools>' -}}
-    {%- for tool in tools -%}{{- '\\n' + (tool | tojson) -}}{%- endfor -%}
-    {{- '\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within '
-        '<tool_call></tool_call> XML tags:\\n<tool_call>\\n{"name": <function-name>, "arguments": '
-        '<args-json-object>}\\n</tool_call><|im_end|>\\n' -}}
-{%- elif system_text is defined -%}
-    {{- '<|im_start|>system\\n' + system_text + '<|im_end|>\\n' -}}
-{%- endif -%}
-{%- for message in messages -%}
-    {%- if message.role == 'system' and loop.first -%}
-    {%- elif message.role == 'user' or message.role == 'system' -%}
-        {{- '<|im_start|>' + message.role + '\\n' -}}
-        {%- if message.content is string -%}
-            {{- message.content -}}
-        {%- else -%}
-            {%- for block in message.content -%}
-                {%- if block.type == 'dna' or block.dna is defined -%}
-                    {%- set ns.dna_index = ns.dna_index + 1 -%}
-                    {%- if add_dna_id -%}{{- 'DNA Sequence' ~ ns.dna_index ~ ':' -}}{%- endif -%}
-                    {{- '<|dna_start|><|dna_pad|><|dna_end|>' -}}
-                {%- elif block.type == 'text' -%}
-                    {{- block.text -}}
-                {%- endif -%}
-            {%- endfor -%}
-        {%- endif -%}
-        {{- '<|im_end|>\\n' -}}
-    {%- elif message.role == 'assistant' -%}
-        {%- if message.content is string -%}
-            {%- set content = message.content -%}
-        {%- elif message.content -%}
-            {%- set content = message.content | selectattr('type', 'equalto', 'text') | map(attribute='text') | join('') -%}
-        {%- else -%}
-            {%- set content = '' -%}
-        {%- endif -%}
-        {%- set reasoning_content = '' -%}
-        {%- if message.reasoning_content is string -%}
-            {%- set reasoning_content = message.reasoning_content -%}
-        {%- elif '</think>' in content -%}
-            {%- set reasoning_content = content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') -%}
-            {%- set content = content.split('</think>')[-1].lstrip('\\n') -%}
-        {%- endif -%}
-        {{- '<|im_start|>assistant\\n' -}}
-        {%- generation -%}
-        {%- if loop.index0 > ns.last_query_index and (loop.last or reasoning_content) -%}
-            {{- '<think>\\n' + reasoning_content.strip('\\n') + '\\n</think>\\n\\n' + content.lstrip('\\n') -}}
-        {%- else -%}
-            {{- content -}}
-        {%- endif -%}
-        {%- if message.tool_calls -%}
-            {%- for tool_call in message.tool_calls -%}
-                {%- if not loop.first or content -%}{{- '\\n' -}}{%- endif -%}
-                {%- if tool_call.function -%}{%- set tool_call = tool_call.function -%}{%- endif -%}
-                {{- '<tool_call>\\n{"name": "' + tool_call.name + '", "arguments": ' -}}
-                {%- if tool_call.arguments is string -%}{{- tool_call.arguments -}}
-                {%- else -%}{{- tool_call.arguments | tojson -}}{%- endif -%}
-                {{- '}\\n</tool_call>' -}}
-            {%- endfor -%}
-        {%- endif -%}
-        {{- '<|im_end|>' -}}
-        {%- endgeneration -%}
-        {{- '\\n' -}}
-    {%- elif message.role == 'tool' -%}
-        {%- if loop.first or messages[loop.index0 - 1].role != 'tool' -%}{{- '<|im_start|>user' -}}{%- endif -%}
-        {{- '\\n<tool_response>\\n' + message.content + '\\n</tool_response>' -}}
-        {%- if loop.last or messages[loop.index0 + 1].role != 'tool' -%}{{- '<|im_end|>\\n' -}}{%- endif -%}
-    {%- endif -%}
-{%- endfor -%}
-{%- if add_generation_prompt -%}
-    {{- '<|im_start|>assistant\\n' -}}
-    {%- if enable_thinking is defined and enable_thinking is false -%}{{- '<think>\\n\\n</think>\\n\\n' -}}{%- endif -%}
-{%- endif -%}
-"""
+# The chat template lives in chat_template.jinja next to this file (package data). A saved processor writes it to its
+# own folder and loads it from there, so the Hub copy of this module never needs the file.
+def _read_chat_template() -> str | None:
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chat_template.jinja")
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+CHAT_TEMPLATE = _read_chat_template()
+BLOCK_TYPES = ("text", "dna")
+# What each content block looks like, for error messages.
+BLOCK_FORMATS = '{"type": "text", "text": "..."} or {"type": "dna", "sequence": "ACGT..."}'
+CALL_KWARGS = ("text", "dna", "padding", "padding_side", "truncation", "max_length", "dna_truncation",
+               "return_tensors", "assistant_spans", "add_special_tokens")
+
+
+def check_dna_tokenizer(tokenizer) -> None:
+    """Raise unless `tokenizer` tokenizes DNA as NT-v2 does (6-mers, `<cls>` and `<pad>` in its vocabulary)."""
+    vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
+    is_nt = all(token in vocab for token in ("<cls>", "<pad>", "AAAAAA", "GGGGGG", "N"))
+    if is_nt:
+        is_nt = tokenizer.tokenize("ACGTACGTACGT") == ["ACGTAC", "GTACGT"]
+    if not is_nt:
+        source = getattr(tokenizer, "name_or_path", "") or "an object"
+        raise ValueError(
+            f"dna_tokenizer must be the NT-v2 6-mer tokenizer (NucleotideTransformerTokenizer); got "
+            f"{type(tokenizer).__name__} with {len(vocab)} vocabulary entries (from {source}). A saved BioReason "
+            "folder keeps it in its dna_tokenizer/ subfolder (vocab.txt, tokenizer_config.json, config.json); re-save "
+            "the processor with this package, or pass dna_tokenizer=NucleotideTransformerTokenizer()."
+        )
 
 
 def normalize_dna_sequence(sequence: str, iupac: str = "error") -> str:
@@ -214,9 +153,12 @@ class BioReasonProcessor(ProcessorMixin):
         **kwargs,
     ):
         if chat_template is None:
-            chat_template = CHAT_TEMPLATE
+            chat_template = CHAT_TEMPLATE or getattr(tokenizer, "chat_template", None)
+        if chat_template is None:
+            raise ValueError("No chat template: pass chat_template= (the package's chat_template.jinja).")
         if dna_tokenizer is None:
             dna_tokenizer = NucleotideTransformerTokenizer()
+        check_dna_tokenizer(dna_tokenizer)
         if iupac not in ("error", "to_n"):
             raise ValueError(f"iupac={iupac!r}; expected 'error' or 'to_n'.")
         self.max_dna_tokens = max_dna_tokens
@@ -229,6 +171,26 @@ class BioReasonProcessor(ProcessorMixin):
                 "modeling_bioreason.build_bioreason, which adds them."
             )
         self.dna_token_id = tokenizer.convert_tokens_to_ids(DNA_PAD_TOKEN)
+
+    def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs):
+        # AutoTokenizer.from_pretrained(repo_id, subfolder="dna_tokenizer") reads a config.json there before the
+        # tokenizer files; without one, loading by repo id falls back to the root (the text) tokenizer.
+        os.makedirs(save_directory, exist_ok=True)
+        if push_to_hub:  # upload after the extra file is written
+            commit_message = kwargs.pop("commit_message", None)
+            repo_id = kwargs.pop("repo_id", str(save_directory).split(os.path.sep)[-1])
+            repo_id = hf_api().create_repo(repo_id, exist_ok=True, **kwargs).repo_id
+            files_timestamps = self._get_files_timestamps(save_directory)
+        result = super().save_pretrained(save_directory)
+        # No model_type: this folder holds no model, only the tokenizer that its tokenizer_config.json names.
+        config = {"tokenizer_class": type(self.dna_tokenizer).__name__}
+        with open(os.path.join(save_directory, "dna_tokenizer", "config.json"), "w", encoding="utf-8") as handle:
+            json.dump(config, handle, indent=2)
+        if push_to_hub:
+            self._upload_modified_files(
+                save_directory, repo_id, files_timestamps, commit_message=commit_message, token=kwargs.get("token")
+            )
+        return result
 
     @property
     def model_input_names(self) -> list[str]:
@@ -258,6 +220,7 @@ class BioReasonProcessor(ProcessorMixin):
         Extra keyword arguments (e.g. `enable_thinking=False`, `add_dna_id=True`) reach the template.
         """
         conversations, is_batched = self._normalize_conversations(conversation)
+        self._check_blocks(conversations)
         prompts, generation_indices = render_jinja_template(
             conversations=conversations,
             tools=tools,
@@ -274,12 +237,40 @@ class BioReasonProcessor(ProcessorMixin):
         dna_sequences = [self._dna_blocks(messages, row) for row, messages in enumerate(conversations)]
         outputs = self(
             text=prompts,
-            dna_sequences=dna_sequences,
+            dna=dna_sequences,
             assistant_spans=generation_indices if return_assistant_tokens_mask else None,
             return_tensors=return_tensors,
             **(processor_kwargs or {}),
         )
         return outputs if return_dict else outputs["input_ids"]
+
+    @staticmethod
+    def _check_blocks(conversations: list[list[dict]]) -> None:
+        """Every content block is one the template renders; DNA only in user turns (nothing is silently dropped)."""
+        for row, messages in enumerate(conversations):
+            for turn, message in enumerate(messages):
+                content = message.get("content") if isinstance(message, dict) else None
+                if not isinstance(content, list):
+                    continue
+                for block in content:
+                    where = f"Conversation {row}, message {turn} ({message.get('role')})"
+                    if not isinstance(block, dict):
+                        raise ValueError(f"{where}: a content block must be a dict, {BLOCK_FORMATS}; got {block!r:.80}.")
+                    kind = block.get("type", "dna" if "dna" in block else None)
+                    if kind not in BLOCK_TYPES:
+                        hint = " (DNA blocks are typed 'dna', lower case)" if str(kind).lower() in (
+                            "dna", "sequence", "nucleotide", "genome") else ""
+                        raise ValueError(
+                            f"{where}: unknown content block type {kind!r}{hint}; BioReasonProcessor knows "
+                            f"{BLOCK_FORMATS}."
+                        )
+                    if kind == "text" and not isinstance(block.get("text"), str):
+                        raise ValueError(f"{where}: a text block needs a str under 'text'; got {block!r:.120}.")
+                    if kind == "dna" and message.get("role") != "user":
+                        raise ValueError(
+                            f"{where}: DNA blocks go in user messages; the chat template renders no DNA in "
+                            f"{message.get('role')!r} messages."
+                        )
 
     @staticmethod
     def _dna_blocks(messages: list[dict], row: int) -> list[str]:
@@ -303,7 +294,7 @@ class BioReasonProcessor(ProcessorMixin):
     def __call__(
         self,
         text: str | list[str] | None = None,
-        dna_sequences: list[str] | list[list[str]] | None = None,
+        dna: str | list[str] | list[list[str]] | None = None,
         padding: bool | str = True,
         padding_side: str | None = None,
         truncation: bool = False,
@@ -312,6 +303,10 @@ class BioReasonProcessor(ProcessorMixin):
         return_tensors: str | None = None,
         assistant_spans: list[list[tuple[int, int]]] | None = None,
         add_special_tokens: bool | None = None,
+        dna_sequences: list[str] | list[list[str]] | None = None,
+        images=None,
+        videos=None,
+        audio=None,
         **kwargs,
     ) -> BatchFeature:
         """
@@ -319,7 +314,9 @@ class BioReasonProcessor(ProcessorMixin):
 
         Args:
             text: one string or a batch.
-            dna_sequences: per row, the DNA sequences in placeholder order (a flat list for a single string).
+            dna: per row, the DNA sequences in placeholder order (a flat list, or one str, for a single string).
+                `dna_sequences=` is an alias. `images=`, `videos=`, `audio=` are accepted only as None (callers such as
+                TRL pass them); any other keyword is an error.
             padding: `True`/`"longest"`, `"max_length"` or `False`.
             padding_side: defaults to left for generation and right when `assistant_spans` (training) are given.
             truncation, max_length: cut text tokens beyond `max_length`; an error if the cut would remove
@@ -329,18 +326,33 @@ class BioReasonProcessor(ProcessorMixin):
             assistant_spans: character spans to supervise per row (from the chat template's generation blocks);
                 adds `assistant_masks` and `labels`.
         """
+        if kwargs:
+            raise TypeError(
+                f"BioReasonProcessor got unknown keyword argument(s) {sorted(kwargs)}; it accepts "
+                f"{', '.join(name + '=' for name in CALL_KWARGS)} (and dna_sequences= as an alias of dna=)."
+            )
+        for name, value in (("images", images), ("videos", videos), ("audio", audio)):
+            if value is not None:
+                raise ValueError(f"BioReasonProcessor takes text and DNA (dna=), not {name}=.")
+        if dna_sequences is not None:
+            if dna is not None:
+                raise ValueError("Pass the DNA once: dna= (dna_sequences= is its alias), not both.")
+            dna = dna_sequences
         if text is None:
             raise ValueError("BioReasonProcessor needs `text` (use apply_chat_template for chat messages).")
         texts = [text] if isinstance(text, str) else list(text)
+        dna_sequences = dna
         if dna_sequences is None:
             dna_sequences = [[] for _ in texts]
+        elif isinstance(text, str) and isinstance(dna_sequences, str):
+            dna_sequences = [[dna_sequences]]
         elif isinstance(text, str) and all(isinstance(seq, str) for seq in dna_sequences):
             dna_sequences = [list(dna_sequences)]
         if len(dna_sequences) != len(texts):
             raise ValueError(f"Got {len(texts)} texts but DNA sequences for {len(dna_sequences)} rows.")
         for row, (row_text, row_dna) in enumerate(zip(texts, dna_sequences)):
             if isinstance(row_dna, str):
-                raise ValueError(f"Row {row}: dna_sequences must be a list of sequences per row, got a str.")
+                raise ValueError(f"Row {row}: dna= must hold a list of sequences per row, got a str.")
             n_blocks = row_text.count(DNA_PAD_TOKEN)
             if n_blocks != len(row_dna):
                 raise ValueError(
@@ -353,9 +365,7 @@ class BioReasonProcessor(ProcessorMixin):
             bos = self.tokenizer.bos_token
             add_special_tokens = not (bos is not None and all(t.startswith(bos) for t in texts))
         need_offsets = assistant_spans is not None
-        encoded = self.tokenizer(
-            texts, add_special_tokens=add_special_tokens, return_offsets_mapping=need_offsets, **kwargs
-        )
+        encoded = self.tokenizer(texts, add_special_tokens=add_special_tokens, return_offsets_mapping=need_offsets)
 
         rows_ids, rows_masks = [], []
         for row, ids in enumerate(encoded["input_ids"]):
