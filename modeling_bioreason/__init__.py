@@ -26,6 +26,10 @@ __version__ = "0.1.0"
 
 
 def _register_auto_classes() -> None:
+    from .hub import card_for_push
+
+    # model.push_to_hub uploads this package's card.
+    BioReasonPreTrainedModel.card_renderer = staticmethod(card_for_push)
     # save_pretrained writes auto_map entries for these, making each saved folder self-contained remote code.
     BioReasonConfig.register_for_auto_class()
     BioReasonForConditionalGeneration.register_for_auto_class("AutoModelForCausalLM")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -68,6 +69,13 @@ def _init_new_rows(embeddings: torch.Tensor, new_ids: list[int], trained_rows: i
     embeddings[new_ids] = embeddings[:trained_rows].float().mean(0).to(embeddings.dtype)
 
 
+def _hub_id(part) -> str | None:
+    """The Hub id a part was loaded from (`owner/name`, not a local folder), for the model card's `base_model`."""
+    name = str(part) if isinstance(part, (str, os.PathLike)) else getattr(getattr(part, "config", None),
+                                                                           "_name_or_path", "")
+    return name if re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", name or "") and not os.path.exists(name) else None
+
+
 def build_bioreason(
     text_model: str | os.PathLike | PreTrainedModel,
     dna_encoder: str | os.PathLike | PreTrainedModel,
@@ -99,6 +107,7 @@ def build_bioreason(
     >>> model, processor = build_bioreason("Qwen/Qwen3-4B", "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species")  # doctest: +SKIP
     ```
     """
+    base_model_ids = [name for name in (_hub_id(text_model), _hub_id(dna_encoder)) if name]
     text_model, tokenizer = _load_text_model(text_model, tokenizer, dtype)
     dna_encoder, dna_tokenizer = _load_dna_encoder(dna_encoder, dna_tokenizer)
 
@@ -118,7 +127,7 @@ def build_bioreason(
         dna_start_token_id=dna_ids[0],
         dna_token_id=dna_ids[1],
         dna_end_token_id=dna_ids[2],
-        **config_overrides,
+        **{"base_model_ids": base_model_ids or None, **config_overrides},
     )
     with torch.device("meta"):
         model = BioReasonForConditionalGeneration(config)

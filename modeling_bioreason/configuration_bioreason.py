@@ -25,6 +25,8 @@ class BioReasonConfig(PreTrainedConfig):
         projector_type: `"linear"` (the paper) or `"mlp2x_gelu"` (Linear-GELU-Linear).
         freeze_dna_encoder: the encoder runs without gradients (BioReason keeps it frozen).
         tie_word_embeddings: defaults to `text_config.tie_word_embeddings`.
+        base_model_ids: Hub ids of the language model and DNA encoder this model was built from (recorded by
+            `build_bioreason`; the model card's `base_model`).
 
     Example:
 
@@ -59,6 +61,7 @@ class BioReasonConfig(PreTrainedConfig):
     projector_type: str = "linear"
     freeze_dna_encoder: bool = True
     tie_word_embeddings: bool | None = None
+    base_model_ids: list[str] | None = None
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)

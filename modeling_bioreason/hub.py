@@ -1,21 +1,25 @@
-"""Saving Hub-format BioReason folders with a filled-in model card.
+"""Hub-format BioReason folders with a filled-in model card, and validated pushes.
 
-The card template is `hub_cards/model_card.md` in the repository, installed as the `bioreason_hub_cards` package
-data so that an installed package can render it too.
+The card template is package data (`modeling_bioreason/templates/model_card.md`). Its YAML header is built as
+`huggingface_hub.ModelCardData` (so the Hub's own parser accepts it): `base_model` (the language model and the DNA
+encoder), `datasets` as Hub ids, and a licence that is true for the weights in the folder.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import json
+import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_CARD = {
-    "license": "apache-2.0",
     "base_models": [],
     "datasets": [],
     "repo_id": "path/to/this/folder",
@@ -24,11 +28,25 @@ DEFAULT_CARD = {
     "evaluation": "Not evaluated yet.",
     "limitations": [],
 }
+TAGS = ["custom_code", "biology", "genomics", "dna", "bioreason"]
+# This project's dataset folders (hub_cards/datasets/<name>) and the Hub datasets they hold. A folder without a Hub
+# id (e.g. the ClinVar windows built here) is named in the card text, never in the metadata.
+DATASET_HUB_IDS = {"kegg": "wanglab/kegg"}
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+NT_V2_LICENSE = {
+    "license": "other",
+    "license_name": "cc-by-nc-sa-4.0",
+    "license_link": "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+}
+# Licences of language models this project builds on, for the card's licence sentence.
+TEXT_MODEL_LICENSES = {"Qwen/Qwen3": "Apache-2.0", "HuggingFaceTB/SmolLM2": "Apache-2.0"}
 
 
 def card_template() -> str:
-    """The model card template (Jinja) from `hub_cards/model_card.md`."""
-    return importlib.resources.files("bioreason_hub_cards").joinpath("model_card.md").read_text(encoding="utf-8")
+    """The model card template (Jinja), package data of `modeling_bioreason`."""
+    return importlib.resources.files("modeling_bioreason").joinpath("templates", "model_card.md").read_text(
+        encoding="utf-8"
+    )
 
 
 def describe_model(model) -> dict[str, str]:
@@ -49,24 +67,123 @@ def describe_model(model) -> dict[str, str]:
     }
 
 
-def render_model_card(model, **metadata: Any) -> str:
-    """Render the model card for `model` (or its config); `metadata` fills `summary`, `training`, `evaluation`..."""
+def is_hub_id(name: str) -> bool:
+    """`owner/name` that is not an existing local path."""
+    return bool(HUB_ID.match(str(name))) and not os.path.exists(str(name))
+
+
+def hub_dataset_ids(datasets: list[str]) -> tuple[list[str], list[str]]:
+    """`(hub_ids, local_names)`: Hub ids as given, known local folders mapped to their Hub id, the rest by name."""
+    hub_ids, local = [], []
+    for name in datasets or []:
+        name = str(name)
+        folder = os.path.basename(os.path.normpath(name))
+        if is_hub_id(name) and folder not in DATASET_HUB_IDS:
+            hub_ids.append(name)
+        elif folder in DATASET_HUB_IDS:
+            hub_ids.append(DATASET_HUB_IDS[folder])
+        else:
+            logger.warning("Dataset %r has no Hub id: the card names it in its text, not in `datasets:`.", name)
+            local.append(folder)
+    return list(dict.fromkeys(hub_ids)), list(dict.fromkeys(local))
+
+
+def base_models_of(model, explicit: list[str] | None = None) -> list[str]:
+    """The Hub ids the model was built from: `explicit` first, then those recorded by `build_bioreason`."""
+    config = getattr(model, "config", model)
+    recorded = list(getattr(config, "base_model_ids", None) or [])
+    names = [str(name) for name in [*(explicit or []), *recorded] if name]
+    for name in names:
+        if not is_hub_id(name):
+            logger.warning("Base model %r is not a Hub id (owner/name): left out of the card's `base_model`.", name)
+    return list(dict.fromkeys(name for name in names if is_hub_id(name)))
+
+
+def license_metadata(model, base_models: list[str], license: str | None = None,
+                     has_dna_encoder: bool | None = None) -> tuple[dict, str]:
+    """
+    `(metadata, sentence)`: the card's licence fields and the sentence naming each component's licence. A folder with
+    a DNA encoder is treated as holding NT-v2 weights (InstaDeep, CC BY-NC-SA 4.0) unless `license` says otherwise.
+    """
+    config = getattr(model, "config", model)
+    text_ids = [name for name in base_models if "nucleotide-transformer" not in name.lower()]
+    text_license = next((lic for prefix, lic in TEXT_MODEL_LICENSES.items() for name in text_ids
+                         if name.startswith(prefix)), None)
+    text_part = (f"The language model ({', '.join(text_ids) or 'see its own card'}) is "
+                 + (f"{text_license}." if text_license else "under its own licence (see its model card)."))
+    if license is not None:
+        return {"license": license}, f"Released under {license}. {text_part}"
+    if has_dna_encoder is None:
+        has_dna_encoder = hasattr(config, "dna_config")
+    if not has_dna_encoder:
+        return {"license": "apache-2.0"}, f"The code and these weights are Apache-2.0. {text_part}"
+    sentence = (
+        "This folder holds the weights of an NT-v2 DNA encoder (InstaDeep's Nucleotide Transformer v2, CC BY-NC-SA 4.0: "
+        f"non-commercial use, attribution, share-alike) and of a language model. {text_part} The combined weights are "
+        "therefore released under CC BY-NC-SA 4.0; the code is Apache-2.0."
+    )
+    return dict(NT_V2_LICENSE), sentence
+
+
+def card_metadata(model, values: dict, extra_metadata: dict | None = None):
+    """The YAML header as `huggingface_hub.ModelCardData`. `extra_metadata` is merged last (e.g. `model-index`
+    entries from an evaluation, or `eval_results` / `model_name` as `ModelCardData` takes them)."""
+    from huggingface_hub import ModelCardData
+
+    # Baselines describe their parts by name: a Hub id there is a base model too.
+    parts = [values.get(key) for key in ("text_model", "dna_encoder") if is_hub_id(values.get(key) or "")]
+    base_models = base_models_of(model, [*(values.get("base_models") or []), *parts])
+    datasets, local = hub_dataset_ids(values.get("datasets"))
+    has_dna = hasattr(getattr(model, "config", model), "dna_config") or values.get("dna_encoder") not in (None, "none")
+    license_fields, sentence = license_metadata(model, base_models, values.get("license"), has_dna)
+    data = ModelCardData(
+        library_name="transformers", pipeline_tag="text-generation", **license_fields,
+        base_model=base_models or None, datasets=datasets or None, tags=list(TAGS),
+        **(extra_metadata or {}),
+    )
+    return data, {"license_text": sentence, "local_datasets": local}
+
+
+def render_model_card(model, extra_metadata: dict | None = None, **metadata: Any) -> str:
+    """
+    Render the model card for `model` (or its config). `metadata` fills `summary`, `training`, `evaluation`,
+    `base_models` (Hub ids), `datasets` (Hub ids or this project's dataset folders), `license` (overrides the
+    derived one), `repo_id`...; `extra_metadata` adds YAML header fields (see `card_metadata`).
+    """
     values = {**DEFAULT_CARD, **describe_model(model), **metadata}
     values.setdefault("model_name", "BioReason")
-    return jinja2.Template(card_template(), keep_trailing_newline=True).render(**values)
+    data, derived = card_metadata(model, values, extra_metadata)
+    values.update(derived)
+    return jinja2.Template(card_template(), keep_trailing_newline=True).render(card_data=data.to_yaml(), **values)
 
 
-def write_model_card(folder: str | os.PathLike, config, **card_metadata: Any) -> None:
+def write_model_card(folder: str | os.PathLike, config, extra_metadata: dict | None = None,
+                     **card_metadata: Any) -> None:
     """(Re)write `README.md` of a saved folder; metadata given earlier (`bioreason_card.json`) is kept and updated."""
     folder = os.fspath(folder)
     record = os.path.join(folder, "bioreason_card.json")
-    previous = json.load(open(record, encoding="utf-8")) if os.path.exists(record) else {}
+    previous = {}
+    if os.path.exists(record):
+        with open(record, encoding="utf-8") as handle:
+            previous = json.load(handle)
     card_metadata = {**previous, **card_metadata}
     card_metadata.setdefault("model_name", os.path.basename(os.path.abspath(folder)))
     with open(os.path.join(folder, "README.md"), "w", encoding="utf-8") as handle:
-        handle.write(render_model_card(config, **card_metadata))
+        handle.write(render_model_card(config, extra_metadata=extra_metadata, **card_metadata))
     with open(record, "w", encoding="utf-8") as handle:
         json.dump(card_metadata, handle, indent=2, default=str)
+
+
+def card_for_push(model) -> str:
+    """The card `model.push_to_hub` uploads: rendered from the model, with the metadata recorded in the folder it was
+    loaded from (`bioreason_card.json`), if any."""
+    source = getattr(model.config, "_name_or_path", "") or ""
+    record = os.path.join(source, "bioreason_card.json")
+    metadata = {}
+    if os.path.isfile(record):
+        with open(record, encoding="utf-8") as handle:
+            metadata = json.load(handle)
+    return render_model_card(model, **metadata)
 
 
 def evaluation_section(report: dict) -> str:

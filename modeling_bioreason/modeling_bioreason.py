@@ -11,6 +11,9 @@ hidden dimension, so a caller can encode once and reuse them for many forwards.
 This file ships to the Hub next to the weights: it imports only torch, transformers and its siblings.
 """
 
+import os
+import tempfile
+
 import torch
 from torch import nn
 
@@ -20,6 +23,7 @@ from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
 from transformers.utils import logging
+from transformers.utils.hub import ModelCard, cached_file, hf_api
 
 from .configuration_bioreason import BioReasonConfig
 from .modeling_nucleotide_transformer import NucleotideTransformerModel
@@ -100,6 +104,35 @@ class BioReasonPreTrainedModel(PreTrainedModel):
         loading_info = PreTrainedModel._finalize_model_loading(model, load_config, loading_info)
         model.apply_dna_encoder_freeze()
         return loading_info
+
+    # Set by the `modeling_bioreason` package to its card renderer (a function of the model returning Markdown).
+    card_renderer = None
+
+    def push_to_hub(self, repo_id: str, *, model_card: str | None = None, tags: list[str] | None = None,
+                    commit_message: str | None = None, token: bool | str | None = None, **kwargs) -> str:
+        """
+        As `PreTrainedModel.push_to_hub`, but the uploaded `README.md` is this model's card: `model_card` if given,
+        else the installed package's renderer, else the card of the folder or repo the model was loaded from.
+        """
+        if model_card is None and self.card_renderer is not None:
+            model_card = self.card_renderer(self)
+        if model_card is None and self.config._name_or_path:
+            readme = cached_file(self.config._name_or_path, "README.md", _raise_exceptions_for_missing_entries=False)
+            if readme is not None:
+                with open(readme, encoding="utf-8") as handle:
+                    model_card = handle.read()
+        if model_card is None:  # nothing of ours: transformers' own card
+            return super().push_to_hub(repo_id, tags=tags, commit_message=commit_message, token=token, **kwargs)
+        card = ModelCard(model_card)
+        card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *(tags or [])])) or None
+        private, max_shard_size = kwargs.pop("private", None), kwargs.pop("max_shard_size", "50GB")
+        repo_id = hf_api().create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
+        with tempfile.TemporaryDirectory() as folder:
+            self.save_pretrained(folder, max_shard_size=max_shard_size)
+            card.save(os.path.join(folder, "README.md"))
+            return self._upload_modified_files(
+                folder, repo_id, files_timestamps={}, commit_message=commit_message, token=token, **kwargs
+            )
 
     def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
         # A frozen encoder never trains, even if something (e.g. PEFT "all-linear" adapters) marks parts of it

@@ -14,7 +14,8 @@ from modeling_bioreason.hub import save_bioreason
 
 HUB_FILES = [
     "configuration_bioreason.py", "configuration_nucleotide_transformer.py", "modeling_bioreason.py",
-    "modeling_nucleotide_transformer.py", "processing_bioreason.py", "tokenization_nucleotide_transformer.py",
+    "modeling_nucleotide_transformer.py", "pipeline_bioreason.py", "processing_bioreason.py",
+    "tokenization_nucleotide_transformer.py",
 ]
 
 FRESH_PROCESS = r'''
@@ -91,11 +92,12 @@ def test_hub_files_import_only_torch_transformers_stdlib_and_siblings():
             assert set(roots) <= allowed, (name, roots)
 
 
-def test_plain_save_pretrained_writes_a_card_stub(tiny, tmp_path):
-    model, _ = tiny
-    model.save_pretrained(tmp_path)
-    card = (tmp_path / "README.md").read_text()
-    assert card.startswith("---\nlibrary_name: transformers") and "custom_code" in card and "qwen3" in card
-    (tmp_path / "README.md").write_text("my card")
-    model.save_pretrained(tmp_path)  # an existing card is never overwritten by the stub
-    assert (tmp_path / "README.md").read_text() == "my card"
+def test_plain_save_pretrained_writes_no_card_and_the_export_writes_ours(tiny, tmp_path):
+    """The model file has no card side effect; the library's export writes the card."""
+    model, processor = tiny
+    model.save_pretrained(tmp_path / "plain")
+    assert not (tmp_path / "plain" / "README.md").exists()
+    folder = save_bioreason(model, processor, tmp_path / "export")
+    assert "library_name: transformers" in (Path(folder) / "README.md").read_text()
+    modeling = (Path(__file__).parent.parent / "modeling_bioreason" / "modeling_bioreason.py").read_text()
+    assert "Not a clinical tool" not in modeling and "MODEL_CARD" not in modeling
