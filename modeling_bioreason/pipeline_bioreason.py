@@ -61,7 +61,7 @@ class BioReasonPipeline(Pipeline):
     def __init__(self, *args, **kwargs):
         tokenizer = kwargs.get("tokenizer")
         if isinstance(tokenizer, ProcessorMixin):  # pipeline(..., tokenizer=processor): what users try first
-            kwargs["processor"], kwargs["tokenizer"] = kwargs.get("processor") or tokenizer, None
+            kwargs["processor"], kwargs["tokenizer"] = tokenizer, None
         super().__init__(*args, **kwargs)
         if self.processor is None or not hasattr(self.processor, "dna_tokenizer"):
             raise ValueError(

@@ -1,0 +1,48 @@
+"""Offload: device_map="auto" with max_memory forcing CPU and disk offload, and accelerate.cpu_offload. Logits and
+greedy generation equal the non-offloaded model's."""
+
+import accelerate
+import pytest
+import torch
+
+from entry_points import chat_inputs, saved_folder, short_chat, small_bioreason
+from modeling_bioreason import BioReasonForConditionalGeneration
+
+BATCH = [short_chat(["ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA"]),
+         short_chat(["GATTACAGATTACAGATTACAGATTACA"], "Another question?")]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    model, processor = small_bioreason()
+    inputs = chat_inputs(processor, BATCH)
+    with torch.no_grad():
+        logits = model(**inputs).logits
+    return inputs, logits, model.generate(**inputs, max_new_tokens=5, do_sample=False)
+
+
+@torch.no_grad()
+def test_device_map_auto_with_cpu_and_disk_offload(tmp_path_factory, tmp_path, reference):
+    inputs, logits, generated = reference
+    folder = saved_folder(tmp_path_factory.getbasetemp() / "offload")
+    model = BioReasonForConditionalGeneration.from_pretrained(
+        folder, device_map="auto", max_memory={"cpu": "1200KB"}, offload_folder=str(tmp_path / "offload")
+    )
+    placements = set(model.hf_device_map.values())
+    assert placements == {"cpu", "disk"}, model.hf_device_map  # both kinds of offload are exercised
+    # No NucleotideTransformerLayer / decoder layer / projector is split across devices.
+    for name in model.hf_device_map:
+        assert not any(part in name for part in (".query", ".key", ".value", ".q_proj", "linear_1"))
+    torch.testing.assert_close(model(**inputs).logits, logits, atol=1e-5, rtol=1e-5)
+    assert torch.equal(model.generate(**inputs, max_new_tokens=5, do_sample=False), generated)
+
+
+@torch.no_grad()
+def test_accelerate_cpu_offload(tmp_path_factory, reference):
+    inputs, logits, generated = reference
+    folder = saved_folder(tmp_path_factory.getbasetemp() / "offload")
+    model = BioReasonForConditionalGeneration.from_pretrained(folder).eval()
+    accelerate.cpu_offload(model, execution_device=torch.device("cpu"))
+    assert any(p.is_meta for p in model.parameters())  # weights live off the module until each forward
+    torch.testing.assert_close(model(**inputs).logits, logits, atol=1e-5, rtol=1e-5)
+    assert torch.equal(model.generate(**inputs, max_new_tokens=5, do_sample=False), generated)

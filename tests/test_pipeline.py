@@ -1,0 +1,81 @@
+"""pipeline(): both doors (task inferred from config.custom_pipelines, and "text-generation"), chat messages with DNA,
+batching, generation kwargs, streamer, reasoning/answer split, bad input."""
+
+import pytest
+import torch
+from transformers import AutoProcessor, TextIteratorStreamer, pipeline
+
+from entry_points import chat_inputs, saved_folder, short_chat, small_bioreason
+
+ONE = short_chat(["ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA"])
+TWO = short_chat(["GATTACAGATTACAGATTACAGATTACA"], "A different and longer question about one window?")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return saved_folder(tmp_path_factory.mktemp("pipe"))
+
+
+@pytest.fixture(scope="module")
+def pipe(folder):
+    return pipeline(model=str(folder), trust_remote_code=True)
+
+
+def _direct(conversations, **generate_kwargs):
+    model, processor = small_bioreason()
+    inputs = chat_inputs(processor, conversations)
+    out = model.generate(**inputs, **generate_kwargs)[:, inputs["input_ids"].shape[1]:]
+    return processor.tokenizer.batch_decode(out, skip_special_tokens=True)
+
+
+def test_inferred_task_one_conversation_equals_direct_generate(pipe):
+    assert type(pipe).__name__ == "BioReasonPipeline" and type(pipe).__module__.startswith("transformers_modules.")
+    out = pipe(ONE, max_new_tokens=7, do_sample=False)
+    assert isinstance(out, list) and len(out) == 1
+    messages = out[0]["generated_text"]
+    assert messages[:-1] == ONE and messages[-1]["role"] == "assistant"
+    assert messages[-1]["content"] == _direct(ONE, max_new_tokens=7, do_sample=False)[0].strip()
+    assert set(out[0]) == {"generated_text", "reasoning", "answer"}
+
+
+def test_text_generation_task_batches_a_list_of_conversations(folder):
+    pipe = pipeline("text-generation", model=str(folder), trust_remote_code=True)
+    assert type(pipe).__name__ == "BioReasonPipeline"
+    batched = pipe([ONE, TWO], batch_size=2, max_new_tokens=5, do_sample=False, return_full_text=False)
+    one_by_one = [pipe(c, max_new_tokens=5, do_sample=False, return_full_text=False)[0] for c in (ONE, TWO)]
+    assert [row[0]["generated_text"] for row in batched] == [row["generated_text"] for row in one_by_one]
+    assert [row[0]["generated_text"] for row in batched] == [t.strip() for t in _direct([ONE, TWO], max_new_tokens=5,
+                                                                                         do_sample=False)]
+
+
+def test_generation_kwargs_sampling_num_return_sequences_and_streamer(pipe):
+    _, processor = small_bioreason()
+    torch.manual_seed(0)
+    out = pipe(ONE, max_new_tokens=4, do_sample=True, num_return_sequences=3, return_full_text=False)
+    assert len(out) == 3
+    tokens = [len(processor.tokenizer(o["generated_text"])["input_ids"]) for o in out]
+    assert max(tokens) <= 6  # max_new_tokens honoured (decoding may merge or split a token at the edges)
+    streamer = TextIteratorStreamer(processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
+    result = pipe(ONE, max_new_tokens=6, do_sample=False, streamer=streamer, return_full_text=False)
+    streamed = "".join(streamer)
+    assert streamed.strip() == result[0]["generated_text"]
+
+
+def test_reasoning_and_answer_are_returned_separately(pipe):
+    completion = pipe.tokenizer("<think>\nThe variant disrupts TARDBP.\n</think>\n\nAnswer: ALS<|im_end|>",
+                                return_tensors="pt")["input_ids"]
+    rows = pipe.postprocess({"completions": completion[None], "conversations": [ONE]})
+    assert rows[0][0]["reasoning"] == "The variant disrupts TARDBP." and rows[0][0]["answer"] == "Answer: ALS"
+    assert rows[0][0]["generated_text"][-1]["content"].startswith("<think>")
+
+
+def test_processor_passed_as_tokenizer_and_bad_inputs(folder):
+    processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+    pipe = pipeline(model=str(folder), tokenizer=processor, trust_remote_code=True)
+    assert pipe.processor is processor
+    with pytest.raises(ValueError, match="takes chat messages"):
+        pipe("ACGT: what is this?")
+    with pytest.raises(ValueError, match=r"unknown content block type 'DNA' \(DNA blocks are typed 'dna'"):
+        pipe([{"role": "user", "content": [{"type": "DNA", "sequence": "ACGT"}, {"type": "text", "text": "?"}]}])
+    with pytest.raises(ValueError, match="needs its bases under 'sequence'"):
+        pipe([{"role": "user", "content": [{"type": "dna"}, {"type": "text", "text": "?"}]}])
