@@ -190,29 +190,15 @@ class BioReasonModel(BioReasonPreTrainedModel):
         self.language_model.set_input_embeddings(value)
 
     def embed_tokens_with_dna_boundaries(self, input_ids: torch.LongTensor) -> torch.Tensor:
-        """Token embeddings, with the learned boundary embeddings added at `<|dna_start|>` / `<|dna_end|>`."""
-        return self.add_dna_boundary_embeddings(self.get_input_embeddings()(input_ids), input_ids)
-
-    def add_dna_boundary_embeddings(
-        self, inputs_embeds: torch.Tensor, input_ids: torch.LongTensor | None = None
-    ) -> torch.Tensor:
         """
-        Add the learned boundary embeddings at `<|dna_start|>` / `<|dna_end|>`. Without `input_ids` the positions are
-        found as rows equal to those tokens' plain embeddings (as `get_placeholder_mask` finds `<|dna_pad|>`), so
-        `inputs_embeds=model.get_input_embeddings()(input_ids)` gives the same result as `input_ids=`; embeddings
-        that already carry a trained boundary no longer match and are left alone.
+        Token embeddings, with the learned boundary embeddings added at `<|dna_start|>` / `<|dna_end|>`: what
+        `forward(input_ids=...)` embeds. This is the one way to build `inputs_embeds` (`get_input_embeddings()` alone
+        lacks the boundary embeddings once they are trained).
         """
-        if input_ids is None:
-            ids = torch.tensor(
-                [self.config.dna_start_token_id, self.config.dna_end_token_id], device=inputs_embeds.device
-            )
-            plain = self.get_input_embeddings()(ids).to(inputs_embeds.device, inputs_embeds.dtype)
-            is_start = (inputs_embeds == plain[0]).all(-1)
-            is_end = (inputs_embeds == plain[1]).all(-1)
-        else:
-            is_start = input_ids == self.config.dna_start_token_id
-            is_end = input_ids == self.config.dna_end_token_id
-        boundary = self.dna_boundary_embeddings(is_end.long()) * (is_start | is_end).unsqueeze(-1)
+        inputs_embeds = self.get_input_embeddings()(input_ids)
+        is_end = input_ids == self.config.dna_end_token_id
+        is_boundary = (input_ids == self.config.dna_start_token_id) | is_end
+        boundary = self.dna_boundary_embeddings(is_end.long()) * is_boundary.unsqueeze(-1)
         return inputs_embeds + boundary.to(inputs_embeds.device, inputs_embeds.dtype)
 
     def get_dna_features(self, dna_input_ids: torch.LongTensor, dna_attention_mask: torch.Tensor) -> torch.Tensor:
@@ -282,10 +268,17 @@ class BioReasonModel(BioReasonPreTrainedModel):
         prompt has exactly as many placeholders as real DNA tokens.
         """
         if input_ids is None:
-            placeholder = self.get_input_embeddings()(
-                torch.tensor(self.config.dna_token_id, dtype=torch.long, device=inputs_embeds.device)
+            ids = torch.tensor(
+                [[self.config.dna_start_token_id, self.config.dna_token_id, self.config.dna_end_token_id]],
+                device=inputs_embeds.device,
             )
+            start, placeholder, end = self.embed_tokens_with_dna_boundaries(ids)[0].to(inputs_embeds.dtype)
             is_placeholder = (inputs_embeds == placeholder).all(-1)
+            skip_start, skip_end = int(torch.equal(start, placeholder)), int(torch.equal(end, placeholder))
+            if skip_start or skip_end:
+                is_placeholder = self._placeholders_among_equal_rows(
+                    is_placeholder, dna_attention_mask, skip_start, skip_end
+                )
         else:
             is_placeholder = input_ids == self.config.dna_token_id
         n_placeholders = is_placeholder.sum(-1)
@@ -299,6 +292,24 @@ class BioReasonModel(BioReasonPreTrainedModel):
                 "BioReasonProcessor, which expands each <|dna_pad|> to its sequence's token count."
             )
         return is_placeholder.unsqueeze(-1).expand_as(inputs_embeds)
+
+    @staticmethod
+    def _placeholders_among_equal_rows(candidates, dna_attention_mask, skip_start: int, skip_end: int):
+        """
+        New token rows may start out equal (build_bioreason sets them to one mean), so `<|dna_start|>` / `<|dna_end|>`
+        embeddings can equal the placeholder's. Walk each row's candidate positions block by block: the boundary
+        token(s), then as many placeholders as the block has DNA tokens.
+        """
+        resolved = torch.zeros_like(candidates)
+        lengths = dna_attention_mask.sum(-1).tolist()
+        for row in range(candidates.shape[0]):
+            positions = candidates[row].nonzero().flatten()
+            cursor = 0
+            for n in (n for n in lengths[row] if n):
+                cursor += skip_start
+                resolved[row, positions[cursor : cursor + n]] = True
+                cursor += n + skip_end
+        return resolved
 
     def forward(
         self,
@@ -319,8 +330,6 @@ class BioReasonModel(BioReasonPreTrainedModel):
             cache = kwargs.pop("past_key_values")
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens_with_dna_boundaries(input_ids)
-        else:
-            inputs_embeds = self.add_dna_boundary_embeddings(inputs_embeds)
         batch_size = inputs_embeds.shape[0]
 
         if dna_embeds is None and dna_input_ids is not None:
@@ -414,6 +423,10 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
             auto_map["AutoModel"] = f"{type(self).__module__.split('.')[-1]}.{type(self).__name__}"
             self.config.auto_map = auto_map
         return super().save_pretrained(save_directory, *args, **kwargs)
+
+    def embed_tokens_with_dna_boundaries(self, input_ids: torch.LongTensor) -> torch.Tensor:
+        """The `inputs_embeds` that `forward(input_ids=...)` uses (see `BioReasonModel.embed_tokens_with_dna_boundaries`)."""
+        return self.model.embed_tokens_with_dna_boundaries(input_ids)
 
     def get_dna_features(self, dna_input_ids: torch.LongTensor, dna_attention_mask: torch.Tensor) -> torch.Tensor:
         """Projected DNA features in the batch-aligned `dna_embeds` layout (see `BioReasonModel.get_dna_features`)."""

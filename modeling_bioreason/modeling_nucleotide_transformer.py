@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from transformers import PreTrainedModel
+from transformers.masking_utils import create_bidirectional_mask
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutput, MaskedLMOutput
@@ -100,7 +101,7 @@ class NucleotideTransformerSelfAttention(nn.Module):
         self.value = nn.Linear(config.hidden_size, config.hidden_size)
         self.dropout = config.attention_probs_dropout_prob
 
-    def forward(self, hidden_states, attention_bias, rotary):
+    def forward(self, hidden_states, attention_mask, rotary):
         batch, seq_len, _ = hidden_states.shape
         shape = (batch, seq_len, self.num_heads, self.head_dim)
         # NT-v2 scales the query before the rotary embedding (upstream order; equal up to rounding).
@@ -114,11 +115,8 @@ class NucleotideTransformerSelfAttention(nn.Module):
         attention_interface = eager_attention_forward
         if self.config._attn_implementation != "eager":
             attention_interface = ALL_ATTENTION_FUNCTIONS[self.config._attn_implementation]
-        if self.config._attn_implementation == "flex_attention":
-            # flex reads the additive mask as mask[b][0][q][k]: give it the query dimension (a view).
-            attention_bias = attention_bias.expand(batch, 1, seq_len, seq_len)
         context, probs = attention_interface(
-            self, query, key, value, attention_bias, scaling=1.0,
+            self, query, key, value, attention_mask, scaling=1.0,
             dropout=self.dropout if self.training else 0.0,
         )
         return context.reshape(batch, seq_len, -1), probs
@@ -251,9 +249,9 @@ class NucleotideTransformerModel(NucleotideTransformerPreTrainedModel):
             attention_mask = torch.ones_like(input_ids)
         hidden_states = self.embeddings(input_ids, attention_mask)
         dtype = hidden_states.dtype
-        # Keys are masked, queries are not (padded rows stay finite, as upstream). One additive mask serves every
-        # attention backend (eager, sdpa, flex).
-        attention_bias = (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+        # Keys are masked, queries are not (padded rows stay finite, as upstream), in the form the configured
+        # attention backend takes (additive for eager, boolean or none for sdpa, a BlockMask for flex).
+        attention_bias = create_bidirectional_mask(self.config, hidden_states, attention_mask)
         rotary = rotary_tables(
             input_ids.shape[1], self.config.head_dim, self.config.rope_theta, input_ids.device, dtype
         )
