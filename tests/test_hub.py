@@ -24,6 +24,7 @@ def test_model_card_renders_config_and_evaluation(tiny, tmp_path):
     header = front_matter(tmp_path / "README.md")
     assert header["library_name"] == "transformers" and header["pipeline_tag"] == "text-generation"
     assert {"custom_code", "biology", "genomics"} <= set(header["tags"]) and header["base_model"] == ["Qwen/Qwen3-4B"]
+    assert 'pipeline(model="me/bioreason", trust_remote_code=True)' in card
     assert "| this model | strict | 0.250 | 0.200 |" in card and "| lookup baseline | paper-lenient | 0.750" in card
     assert "trust_remote_code=True" in card and "Not a clinical tool" in card and "leak" in card
     assert "qwen3 (2 layers, hidden 64" in card
@@ -71,3 +72,89 @@ def test_push_cli_dry_run_prints_the_files():
                              "--repo-id", "me/bioreason", "--dry-run"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "would upload" in result.stdout and "app.py" in result.stdout
+
+
+# ------------------------------------------------------------------------ card metadata, read by huggingface_hub itself
+def _hub_card(text: str):
+    from huggingface_hub import ModelCard
+
+    card = ModelCard(text)  # the Hub's own parser; raises on a malformed header
+    return card.data, card.text
+
+
+def test_card_metadata_base_models_datasets_and_nt_v2_licence(tmp_path):
+    from modeling_bioreason.example import tiny_bioreason, tiny_tokenizer
+
+    model, _ = tiny_bioreason(tiny_tokenizer())
+    model.config.base_model_ids = ["Qwen/Qwen3-4B", "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species"]
+    card = render_model_card(model, datasets=[str(ROOT / "hub_cards" / "datasets" / "kegg"),
+                                              "hub_cards/datasets/variant_effect_clinvar", "wanglab/kegg"])
+    data, text = _hub_card(card)
+    assert data.base_model == ["Qwen/Qwen3-4B", "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species"]
+    assert data.datasets == ["wanglab/kegg"]  # local folders: mapped to their Hub id, or named in the text only
+    assert "variant_effect_clinvar" in text and "hub_cards/" not in str(data.to_dict())
+    assert data.license == "other" and data.license_name == "cc-by-nc-sa-4.0"
+    assert data.license_link.startswith("https://creativecommons.org/licenses/by-nc-sa/4.0")
+    assert "NT-v2" in text and "CC BY-NC-SA 4.0" in text and "Qwen/Qwen3-4B) is Apache-2.0" in text
+    assert data.library_name == "transformers" and data.pipeline_tag == "text-generation"
+
+
+def test_build_records_base_models_and_the_card_reads_them(qwen3_tok, tmp_path):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from modeling_bioreason import NucleotideTransformerConfig, NucleotideTransformerModel, build_bioreason
+
+    lm = LlamaForCausalLM(LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                                      vocab_size=len(qwen3_tok)))
+    lm.config._name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"  # as from_pretrained(hub id) sets it
+    encoder = NucleotideTransformerModel(NucleotideTransformerConfig(hidden_size=32, num_hidden_layers=1,
+                                                                     num_attention_heads=2, intermediate_size=64))
+    encoder.config._name_or_path = str(tmp_path)  # a local folder: not a Hub id
+    model, processor = build_bioreason(lm, encoder, tokenizer=qwen3_tok)
+    assert model.config.base_model_ids == ["HuggingFaceTB/SmolLM2-135M-Instruct"]
+    from modeling_bioreason.hub import save_bioreason
+
+    folder = save_bioreason(model, processor, tmp_path / "model", datasets=["hub_cards/datasets/kegg"])
+    data, text = _hub_card((tmp_path / "model" / "README.md").read_text())
+    assert data.base_model == ["HuggingFaceTB/SmolLM2-135M-Instruct"] and data.datasets == ["wanglab/kegg"]
+    assert data.license == "other" and "SmolLM2-135M-Instruct) is Apache-2.0" in text
+
+
+def test_baseline_cards_and_the_extra_metadata_hook(tmp_path):
+    from huggingface_hub import EvalResult
+
+    results = [EvalResult(task_type="text-generation", dataset_type="wanglab/kegg", dataset_name="KEGG",
+                          metric_type="accuracy", metric_value=0.5)]
+    card = render_model_card(None, text_model="Qwen/Qwen3-4B", datasets=["wanglab/kegg"],
+                             extra_metadata={"eval_results": results, "model_name": "llm-only"})
+    data, _ = _hub_card(card)
+    assert data.license == "apache-2.0" and data.base_model == ["Qwen/Qwen3-4B"]  # no DNA encoder inside
+    assert data.eval_results[0].metric_value == 0.5
+    dna_only = _hub_card(render_model_card(None, dna_encoder="InstaDeepAI/nucleotide-transformer-v2-100m-multi-species"))
+    assert dna_only[0].license == "other" and "CC BY-NC-SA 4.0" in dna_only[1]
+
+
+def test_model_push_to_hub_uploads_our_card(monkeypatch, tmp_path):
+    """model.push_to_hub (network faked at the HfApi boundary) uploads this package's card, not the generic one."""
+    import modeling_bioreason.modeling_bioreason as modeling
+    from entry_points import saved_folder
+    from modeling_bioreason import BioReasonForConditionalGeneration
+
+    uploaded = {}
+
+    class FakeApi:
+        def create_repo(self, repo_id, **kwargs):
+            return type("Repo", (), {"repo_id": repo_id})()
+
+    def fake_upload(self, folder, repo_id, files_timestamps, **kwargs):
+        uploaded.update({p.name: p.read_text() if p.suffix in (".md", ".json") else None
+                         for p in __import__("pathlib").Path(folder).iterdir() if p.is_file()})
+        return "commit"
+
+    monkeypatch.setattr(modeling, "hf_api", lambda: FakeApi())
+    monkeypatch.setattr(BioReasonForConditionalGeneration, "_upload_modified_files", fake_upload)
+    model = BioReasonForConditionalGeneration.from_pretrained(saved_folder(tmp_path))
+    assert model.push_to_hub("me/small", tags=["my-tag"]) == "commit"
+    data, text = _hub_card(uploaded["README.md"])
+    assert "custom_code" in data.tags and "my-tag" in data.tags and data.datasets == ["wanglab/kegg"]
+    assert "A small test model." in text and "generic" not in text and "config.json" in uploaded

@@ -210,3 +210,75 @@ def test_fuzz_invalid_dna_always_raises(tiny, sequence):
     _, processor = tiny
     with pytest.raises(ValueError):
         processor(text="<|dna_start|><|dna_pad|><|dna_end|>", dna_sequences=[sequence])
+
+
+# ------------------------------------------------------------------ content blocks and keywords: never dropped silently
+def _small_processor():
+    from entry_points import small_bioreason
+
+    return small_bioreason()[1]
+
+
+@pytest.mark.parametrize("block, message", [
+    ({"type": "DNA", "sequence": "ACGT"}, r"unknown content block type 'DNA' \(DNA blocks are typed 'dna', lower case\)"),
+    ({"type": "sequence", "sequence": "ACGT"}, r"unknown content block type 'sequence'"),
+    ({"type": "image", "url": "x.png"}, r"unknown content block type 'image'.*\{\"type\": \"dna\", \"sequence\""),
+    ({"sequence": "ACGT"}, r"unknown content block type None"),
+    ({"type": "text"}, r"a text block needs a str under 'text'"),
+])
+def test_unknown_or_malformed_blocks_raise_naming_the_block(block, message):
+    processor = _small_processor()
+    messages = [{"role": "user", "content": [block, {"type": "text", "text": "What is this?"}]}]
+    for tokenize in (False, True):
+        with pytest.raises(ValueError, match=message):
+            processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=tokenize)
+
+
+def test_dna_block_without_sequence_and_dna_outside_user_turns_raise():
+    processor = _small_processor()
+    with pytest.raises(ValueError, match=r"message 0: a DNA block needs its bases under 'sequence'"):
+        processor.apply_chat_template([{"role": "user", "content": [{"type": "dna"}]}], tokenize=True)
+    assistant = [{"role": "user", "content": "hi"},
+                 {"role": "assistant", "content": [{"type": "dna", "sequence": "ACGT"}]}]
+    with pytest.raises(ValueError, match="DNA blocks go in user messages"):
+        processor.apply_chat_template(assistant)
+
+
+def test_dna_keyword_alias_and_unknown_keywords():
+    processor = _small_processor()
+    text = "<|im_start|>user\n<|dna_start|><|dna_pad|><|dna_end|>Which?<|im_end|>\n"
+    by_dna = processor(text=text, dna=["ACGTACGTAC"], return_tensors="pt")
+    by_alias = processor(text=text, dna_sequences=["ACGTACGTAC"], return_tensors="pt")
+    one_str = processor(text=text, dna="ACGTACGTAC", return_tensors="pt")
+    for key in by_dna:
+        assert torch.equal(by_dna[key], by_alias[key]) and torch.equal(by_dna[key], one_str[key])
+    assert by_dna["dna_attention_mask"].sum() == 6  # <cls>, ACGTAC, then G, T, A, C as single-base tokens
+    with pytest.raises(TypeError, match=r"unknown keyword argument\(s\) \['sequences'\].*dna="):
+        processor(text=text, sequences=["ACGTACGTAC"])
+    with pytest.raises(ValueError, match=r"placeholder\(s\) but 0 DNA sequence"):
+        processor(text=text)  # the DNA was not passed under a name the processor knows: never dropped
+    with pytest.raises(ValueError, match="not images="):
+        processor(text=text, dna=["ACGT"], images=["x.png"])
+    with pytest.raises(ValueError, match="not both"):
+        processor(text=text, dna=["ACGT"], dna_sequences=["ACGT"])
+    assert processor(text=text, dna=["ACGT"], images=None)["input_ids"] is not None  # TRL passes images=None
+
+
+def test_processor_refuses_a_non_nt_dna_tokenizer(qwen3_tok):
+    from modeling_bioreason import BioReasonProcessor
+
+    processor = _small_processor()
+    with pytest.raises(ValueError, match=r"NT-v2 6-mer tokenizer.*got \w+ with \d+ vocabulary entries"):
+        BioReasonProcessor(tokenizer=processor.tokenizer, dna_tokenizer=qwen3_tok)
+
+
+def test_chat_template_is_one_file_shared_by_package_and_saved_folders(tmp_path):
+    from importlib.resources import files
+
+    from modeling_bioreason.processing_bioreason import CHAT_TEMPLATE
+
+    processor = _small_processor()
+    source = files("modeling_bioreason").joinpath("chat_template.jinja").read_text(encoding="utf-8")
+    assert CHAT_TEMPLATE == source == processor.chat_template == processor.tokenizer.chat_template
+    processor.save_pretrained(tmp_path)
+    assert (tmp_path / "chat_template.jinja").read_text(encoding="utf-8") == source
