@@ -30,6 +30,7 @@ from .modeling_nucleotide_transformer import NucleotideTransformerModel
 
 logger = logging.get_logger(__name__)
 
+
 class BioReasonProjector(nn.Module):
     """Maps DNA-encoder features to the LM's hidden size: one Linear (the paper) or Linear-GELU-Linear."""
 

@@ -11,8 +11,6 @@ both doors reach it:
 This file ships to the Hub next to the weights: it imports only torch, transformers and its siblings.
 """
 
-import torch
-
 from transformers import GenerationConfig, Pipeline
 from transformers.processing_utils import ProcessorMixin
 

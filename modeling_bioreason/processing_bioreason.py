@@ -16,8 +16,8 @@ import torch
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin
 from transformers.utils import logging
-from transformers.utils.hub import hf_api
 from transformers.utils.chat_template_utils import render_jinja_template
+from transformers.utils.hub import hf_api
 
 from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
 
