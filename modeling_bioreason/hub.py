@@ -109,8 +109,9 @@ def license_metadata(model, base_models: list[str], license: str | None = None,
     text_ids = [name for name in base_models if "nucleotide-transformer" not in name.lower()]
     text_license = next((lic for prefix, lic in TEXT_MODEL_LICENSES.items() for name in text_ids
                          if name.startswith(prefix)), None)
-    text_part = (f"The language model ({', '.join(text_ids) or 'see its own card'}) is "
-                 + (f"{text_license}." if text_license else "under its own licence (see its model card)."))
+    named = f" ({', '.join(text_ids)})" if text_ids else ""
+    text_part = f"The language model{named} is " + (
+        f"{text_license}." if text_license else "under its own licence (see its model card).")
     if license is not None:
         return {"license": license}, f"Released under {license}. {text_part}"
     if has_dna_encoder is None:
