@@ -14,16 +14,44 @@ from .lora import make_lora_config
 from .models import load_model
 from .recipe import Recipe
 from .rewards import REWARD_FUNCTIONS, correctness_reward
-from .sft import finish, last_checkpoint, load_rows
+from .run import finish, load_rows, resume_checkpoint
+
+
+def _text(completion) -> str:
+    return completion[-1]["content"] if isinstance(completion, list) else completion
+
+
+def _bigrams(text: str) -> set[str]:
+    text = " ".join(text.lower().split())
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def answer_similarity_reward(completions, answer, **kwargs) -> list[float]:
+    """
+    A dense shaping reward in [0, 1]: the Dice overlap of character bigrams between the completion's answer (the
+    text after its last `Answer:`, else the whole completion) and the gold answer. Exact rewards are 0 for every
+    sample of an untrained model, so a group has no spread and GRPO no gradient; this one separates near misses.
+    Linear time in the completion length.
+    """
+    rewards = []
+    for completion, gold in zip(completions, answer):
+        text = _text(completion)
+        cut = text.lower().rfind("answer:")
+        ours, theirs = _bigrams(text[cut + 7:] if cut >= 0 else text), _bigrams(str(gold))
+        rewards.append(2 * len(ours & theirs) / (len(ours) + len(theirs)) if ours or theirs else 0.0)
+    return rewards
+
+
+TRAINING_REWARDS = {**REWARD_FUNCTIONS, "answer_similarity": answer_similarity_reward}
 
 
 def reward_functions(recipe: Recipe, labels: list[str]) -> tuple[list, list[float]]:
     """The recipe's named rewards and weights; correctness maps answers onto the task's closed label set."""
     functions, weights = [], []
     for name, weight in recipe.rewards.items():
-        if name not in REWARD_FUNCTIONS:
-            raise ValueError(f"Unknown reward {name!r}; available: {sorted(REWARD_FUNCTIONS)}.")
-        function = REWARD_FUNCTIONS[name]
+        if name not in TRAINING_REWARDS:
+            raise ValueError(f"Unknown reward {name!r}; available: {sorted(TRAINING_REWARDS)}.")
+        function = TRAINING_REWARDS[name]
         if function is correctness_reward:
             def correctness(completions, answer, **kwargs):
                 return correctness_reward(completions, answer, labels=labels, **kwargs)
@@ -70,5 +98,5 @@ def make_grpo_trainer(recipe: Recipe, trainer_class: type = DNAGRPOTrainer) -> D
 def run_grpo(recipe: Recipe, resume: bool = False) -> str:
     """Train with a GRPO recipe (starting from an SFT checkpoint folder) and return the exported folder."""
     trainer = make_grpo_trainer(recipe)
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(trainer.args.output_dir) if resume else None)
+    result = trainer.train(resume_from_checkpoint=resume_checkpoint(trainer.args.output_dir, resume))
     return finish(trainer, recipe, result, summary=f"BioReason trained with the `{recipe.name}` recipe (GRPO).")
