@@ -110,22 +110,17 @@ def full_state_dict(trainer) -> dict | None:
     return accelerator.get_state_dict(trainer.model)
 
 
-def unsharded_copy(trainer, recipe: Recipe, state_dict: dict):
+def unsharded_copy(recipe: Recipe, peft_config: dict | None, state_dict: dict):
     """A fresh, unsharded instance of the trained model (rebuilt from the recipe, PEFT-wrapped as in training) with
     the gathered weights loaded: what the main process merges and exports after sharded training."""
     from .models import load_model
 
     model, _ = load_model(recipe.model)
-    peft_config = getattr(trainer.accelerator.unwrap_model(trainer.model), "peft_config", None)
     if peft_config:
         from peft import get_peft_model
 
         model = get_peft_model(model, peft_config["default"])
-    missing, unexpected = model.load_state_dict(state_dict, strict=False)
-    missing = [k for k in missing if "lora_" in k or k in state_dict]
-    if missing or unexpected:
-        raise RuntimeError(f"Gathered weights do not match the rebuilt model: missing {missing[:5]}, unexpected "
-                           f"{unexpected[:5]}.")
+    model.load_state_dict(state_dict, strict=True)  # every weight gathered, none left at its initial value
     return model
 
 
@@ -153,7 +148,7 @@ def finish(trainer, recipe: Recipe, result, summary: str) -> str:
     if trainer.is_world_process_zero():
         model = trainer.accelerator.unwrap_model(trainer.model)
         if state_dict is not None:
-            model = unsharded_copy(trainer, recipe, state_dict)
+            model = unsharded_copy(recipe, getattr(model, "peft_config", None), state_dict)
         if recipe.lora.enabled:
             model.save_pretrained(output_dir / "adapter")  # LoRA + projector + DNA-token embeddings
         metrics = {**result.metrics, "global_step": result.global_step, "trim_per_side": recipe.data.trim_per_side}
