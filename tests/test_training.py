@@ -94,6 +94,53 @@ def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
         torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4)
 
 
+def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, tmp_path, caplog):
+    """Killed while writing checkpoint-20 (no trainer_state.json yet): --resume continues from checkpoint-10."""
+    import logging
+    import shutil
+
+    from modeling_bioreason.cli import main
+
+    out, _ = sft_run
+    run_dir = tmp_path / "run"
+    shutil.copytree(out / "checkpoint-10", run_dir / "checkpoint-10")
+    shutil.copytree(out / "checkpoint-20", run_dir / "checkpoint-20")
+    (run_dir / "checkpoint-20" / "trainer_state.json").unlink()
+    with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
+        assert main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}",
+                     "--resume"]) == 0
+    assert f"skipping {run_dir / 'checkpoint-20'}" in caplog.text
+    assert f"continuing from {run_dir / 'checkpoint-10'}" in caplog.text
+    state = json.loads((run_dir / "checkpoint-20" / "trainer_state.json").read_text())
+    assert state["global_step"] == 20
+
+
+def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, tmp_path):
+    """The FSDP2/ZeRO-3 path of `finish`: rank 0 receives the gathered full state dict, rebuilds an unsharded model
+    and exports it; the result equals the single-process export."""
+    from peft import PeftModel
+    from safetensors.torch import load_file
+
+    from modeling_bioreason.training.models import load_model
+    from modeling_bioreason.training.run import export, unsharded_copy
+
+    out, folder = sft_run
+    recipe = _sft_recipe(out)
+    base, processor = load_model(recipe.model)
+    torch.manual_seed(123)
+    for param in base.parameters():  # the rebuilt copy must take every weight from the gathered dict
+        param.data.normal_()
+    trained = PeftModel.from_pretrained(base, out / "adapter")
+    gathered = {key: value.detach().clone() for key, value in trained.state_dict().items()}
+    copy = unsharded_copy(recipe, trained.peft_config, gathered)
+    exported = load_file(f"{export(copy, processor, recipe, tmp_path / 'final')}/model.safetensors")
+    reference = load_file(f"{folder}/model.safetensors")
+    assert exported.keys() == reference.keys()
+    rebuilt = load_file(f"{export(trained, processor, recipe, tmp_path / 'direct')}/model.safetensors")
+    for key in exported:
+        torch.testing.assert_close(exported[key], rebuilt[key])
+
+
 def test_correctness_reward_regression_for_the_zip_bug():
     case = GOLDEN["grpo_correctness_main_bug_case"]
     completions = [[{"role": "assistant", "content": c}] for c in case["completions"]]
@@ -291,9 +338,11 @@ def test_two_process_sft_matches_a_single_process_run(tmp_path):
 def test_baselines_train_and_get_an_evaluation_report(recipe_name, expected_model_type, tmp_path):
     from modeling_bioreason.evaluation.runner import EvaluationConfig, evaluate
 
+    from modeling_bioreason.training.run import run
+
     recipe = load_recipe(recipe_name, [f"training.output_dir={tmp_path / 'train'}", "training.max_steps=3",
                                        "training.save_steps=3"])
-    folder = run_sft(recipe)
+    folder = run(recipe)
     config = json.loads((tmp_path / "train" / "final" / "config.json").read_text())
     assert config["model_type"] == expected_model_type
     assert "dna_config" not in config or expected_model_type == "bioreason_dna_only"  # LLM-only: no DNA encoder
