@@ -145,3 +145,30 @@ def test_foreign_model_code_never_runs_without_trust_remote_code(foreign_folder,
     assert main(["ask", "--model", str(folder), "--reference", "ACGT", "--variant", "ACTT", "--question", "?"]) == 2
     assert "trust_remote_code" in capsys.readouterr().err
     assert not marker.exists()
+
+
+def test_grpo_resume_sees_the_same_prompts_as_the_uninterrupted_run(tmp_path, monkeypatch):
+    """Killed at the epoch boundary (checkpoint-4 of 4 prompts x G=2) and resumed: epoch 2's prompt order is the
+    uninterrupted run's (TRL's sampler replays epoch 1's order on resume)."""
+    import hashlib
+    import shutil
+
+    from modeling_bioreason.training import grpo
+
+    seen = []
+
+    def record(completions, prompts, **kwargs):
+        seen.append([hashlib.md5(str(prompt).encode()).hexdigest()[:8] for prompt in prompts])
+        return [0.0] * len(completions)
+
+    monkeypatch.setitem(grpo.TRAINING_REWARDS, "record", record)
+    common = ["model.model=null", "model.text_model=tiny-random-qwen3", "model.dna_model=random-nt-v2:32x2",
+              "rewards.record=0.0", "training.max_steps=6", "training.save_steps=2", "training.max_completion_length=4",
+              "training.lr_scheduler_type=constant"]
+    assert _train(tmp_path / "full", *common, kind="grpo", config="cpu-smoke-grpo") == 0
+    full, seen[:] = list(seen), []
+    assert len(full) == 6 and full[4:] != full[:2]  # epoch 2 is a new order, not a replay of epoch 1
+    shutil.copytree(tmp_path / "full" / "checkpoint-4", tmp_path / "resumed" / "checkpoint-4")
+    assert main(["train", "grpo", "--config", "cpu-smoke-grpo", "--resume", "--set",
+                 f"training.output_dir={tmp_path / 'resumed'}", *common]) == 0
+    assert seen == full[4:]

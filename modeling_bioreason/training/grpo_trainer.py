@@ -22,8 +22,22 @@ import torch
 
 try:
     from trl import GRPOTrainer
+    from trl.trainer.utils import RepeatSampler
 except ImportError:  # the `train` extra is not installed
-    GRPOTrainer = object
+    GRPOTrainer = RepeatSampler = object
+
+
+class EpochSeededRepeatSampler(RepeatSampler):
+    """
+    TRL's `RepeatSampler` draws each epoch's prompt order from one generator stream, so a run resumed in epoch k
+    starts the stream afresh and replays epoch 1's order. Here the order of epoch k is drawn from `seed + k` (the
+    Trainer calls `set_epoch` at every epoch, resumed or not): a resumed run sees the same prompts as an
+    uninterrupted one.
+    """
+
+    def set_epoch(self, epoch: int) -> None:
+        if self.shuffle and self.seed is not None:
+            self.generator.manual_seed(self.seed + epoch)
 
 
 class DNAGRPOTrainer(GRPOTrainer):
@@ -53,6 +67,12 @@ class DNAGRPOTrainer(GRPOTrainer):
             )
         self._dna: dict[str, torch.Tensor] | None = None
         super().__init__(*args, **kwargs)
+
+    def _get_train_sampler(self, dataset=None):
+        sampler = super()._get_train_sampler(dataset)
+        if type(sampler) is RepeatSampler:
+            sampler.__class__ = EpochSeededRepeatSampler
+        return sampler
 
     def _tokenize_prompts(self, prompts: list):
         batch = self.processing_class.apply_chat_template(
