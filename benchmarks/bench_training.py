@@ -40,11 +40,14 @@ class EncoderEveryPassTrainer(DNAGRPOTrainer):
         return prompt_ids, None, dict(self._dna)
 
 
+PRECISION: list[str] = []  # recipe overrides for --bf16
+
+
 def time_grpo(trainer_class, folder: str, out: Path, steps: int) -> dict:
     recipe = load_recipe("cpu-smoke-grpo", [
         f"model.model={folder}", f"training.output_dir={out}", f"training.max_steps={steps}",
         "training.num_generations=4", "training.per_device_train_batch_size=4", "training.max_completion_length=64",
-        "training.save_steps=1000", "data.limit=8",
+        "training.save_steps=1000", "data.limit=8", *PRECISION,
     ])
     trainer = make_grpo_trainer(recipe, trainer_class)
     base = trainer.accelerator.unwrap_model(trainer.model).get_base_model()
@@ -66,20 +69,22 @@ def main() -> None:
     parser.add_argument("--sft-steps", type=int, default=10)
     parser.add_argument("--dna-model", default="random-nt-v2:256x6",
                         help="NT-v2-architecture encoder size; larger makes the cost of re-encoding visible")
+    parser.add_argument("--bf16", action="store_true", help="train in bf16 autocast (CPU), as the paper recipes do")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    PRECISION.extend(["training.bf16=true", "training.use_cpu=true"] if args.bf16 else [])
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         folder = run_sft(load_recipe("cpu-smoke-sft", [f"training.output_dir={tmp}/sft", f"model.dna_model={args.dna_model}",
-                                                       f"training.max_steps={args.sft_steps}", "training.save_steps=1000"]))
+                                                       f"training.max_steps={args.sft_steps}", "training.save_steps=1000", *PRECISION]))
         sft_seconds = time.perf_counter() - start
         state = json.loads((Path(tmp) / "sft" / "train_metrics.json").read_text())
         history = [e for e in json.loads(next((Path(tmp) / "sft").glob("checkpoint-*/trainer_state.json"))
                                          .read_text())["log_history"] if "num_tokens" in e] if list(
             (Path(tmp) / "sft").glob("checkpoint-*")) else []
         tokens = history[-1]["num_tokens"] if history else None
-        print(f"SFT, cpu-smoke-sft with DNA encoder {args.dna_model}, {args.sft_steps} steps of batch 4 (trimmed KEGG "
+        print(f"SFT ({'bf16' if args.bf16 else 'fp32'}), cpu-smoke-sft with DNA encoder {args.dna_model}, {args.sft_steps} steps of batch 4 (trimmed KEGG "
               f"rows), {args.threads} threads:")
         print(f"  train_runtime {state['train_runtime']:.1f} s (with export {sft_seconds:.1f} s)"
               + (f", {tokens / state['train_runtime']:.0f} tokens/s" if tokens else ""))

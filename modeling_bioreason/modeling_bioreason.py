@@ -351,7 +351,9 @@ class BioReasonModel(BioReasonPreTrainedModel):
             if (input_ids == self.config.dna_token_id).any():
                 raise ValueError(
                     "input_ids contain <|dna_pad|> placeholders but no DNA was given: pass dna_input_ids and "
-                    "dna_attention_mask (or dna_embeds) from BioReasonProcessor."
+                    "dna_attention_mask (or dna_embeds) from BioReasonProcessor. With trl.SFTTrainer, keep the DNA: "
+                    "SFTConfig(remove_unused_columns=False, dataset_kwargs={'skip_prepare_dataset': True}) and a DNA "
+                    "data collator (modeling_bioreason.training.BioReasonDataCollator)."
                 )
 
         return self.language_model(

@@ -57,13 +57,14 @@ def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run):
     from transformers import AutoModelForCausalLM
 
     from modeling_bioreason.example import load_example_rows
-    from modeling_bioreason.training.collator import BioReasonSFTCollator
+    from modeling_bioreason.training import BioReasonDataCollator, task_row_to_conversation
     from modeling_bioreason.training.models import load_model
 
     out, folder = sft_run
     recipe = _sft_recipe(out)
     base, processor = load_model(recipe.model, seed=0)
-    batch = BioReasonSFTCollator(processor, trim_per_side=1024)(load_example_rows()[:2])
+    rows = [task_row_to_conversation(row, trim_per_side=1024) for row in load_example_rows()[:2]]
+    batch = BioReasonDataCollator(processor)(rows)
     end_of_turn = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
     for labels in batch["labels"]:
         supervised = labels[labels != -100]
@@ -91,6 +92,53 @@ def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4)
+
+
+def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, tmp_path, caplog):
+    """Killed while writing checkpoint-20 (no trainer_state.json yet): --resume continues from checkpoint-10."""
+    import logging
+    import shutil
+
+    from modeling_bioreason.cli import main
+
+    out, _ = sft_run
+    run_dir = tmp_path / "run"
+    shutil.copytree(out / "checkpoint-10", run_dir / "checkpoint-10")
+    shutil.copytree(out / "checkpoint-20", run_dir / "checkpoint-20")
+    (run_dir / "checkpoint-20" / "trainer_state.json").unlink()
+    with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
+        assert main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}",
+                     "--resume"]) == 0
+    assert f"skipping {run_dir / 'checkpoint-20'}" in caplog.text
+    assert f"continuing from {run_dir / 'checkpoint-10'}" in caplog.text
+    state = json.loads((run_dir / "checkpoint-20" / "trainer_state.json").read_text())
+    assert state["global_step"] == 20
+
+
+def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, tmp_path):
+    """The FSDP2/ZeRO-3 path of `finish`: rank 0 receives the gathered full state dict, rebuilds an unsharded model
+    and exports it; the result equals the single-process export."""
+    from peft import PeftModel
+    from safetensors.torch import load_file
+
+    from modeling_bioreason.training.models import load_model
+    from modeling_bioreason.training.run import export, unsharded_copy
+
+    out, folder = sft_run
+    recipe = _sft_recipe(out)
+    base, processor = load_model(recipe.model)
+    torch.manual_seed(123)
+    for param in base.parameters():  # the rebuilt copy must take every weight from the gathered dict
+        param.data.normal_()
+    trained = PeftModel.from_pretrained(base, out / "adapter")
+    gathered = {key: value.detach().clone() for key, value in trained.state_dict().items()}
+    copy = unsharded_copy(recipe, trained.peft_config, gathered)
+    exported = load_file(f"{export(copy, processor, recipe, tmp_path / 'final')}/model.safetensors")
+    reference = load_file(f"{folder}/model.safetensors")
+    assert exported.keys() == reference.keys()
+    rebuilt = load_file(f"{export(trained, processor, recipe, tmp_path / 'direct')}/model.safetensors")
+    for key in exported:
+        torch.testing.assert_close(exported[key], rebuilt[key])
 
 
 def test_correctness_reward_regression_for_the_zip_bug():
@@ -121,9 +169,12 @@ def grpo_trainer(sft_run, tmp_path_factory):
     return make_grpo_trainer(load_recipe("cpu-smoke-grpo", [f"model.model={folder}", f"training.output_dir={out}"]))
 
 
-def test_grpo_runs_with_one_encoding_per_prompt_and_exact_log_probs(grpo_trainer):
+def test_grpo_learns_with_one_encoding_per_prompt_and_exact_log_probs(grpo_trainer):
     trainer = grpo_trainer
     base = trainer.accelerator.unwrap_model(trainer.model).get_base_model()
+    # The SFT export loads through this package's classes, not the code stored in the folder.
+    assert type(base).__module__ == "modeling_bioreason.modeling_bioreason"
+    before = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
     encoder_rows = []
     hook = base.model.dna_encoder.register_forward_hook(lambda m, a, o: encoder_rows.append(a[0].shape[0]))
     try:
@@ -131,6 +182,16 @@ def test_grpo_runs_with_one_encoding_per_prompt_and_exact_log_probs(grpo_trainer
     finally:
         hook.remove()
     assert trainer.state.global_step == 2
+    # The smoke recipe's rewards vary within each group, so every step has a gradient...
+    logs = [entry for entry in trainer.state.log_history if "grad_norm" in entry]
+    assert len(logs) == 2 and all(entry["grad_norm"] > 0 and entry["reward_std"] > 0 for entry in logs), logs
+    # ...and (TRL's own test convention) every trainable parameter moved, the frozen ones did not.
+    trainable = {name for name, p in trainer.model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in name for name in trainable)
+    for name, param in trainer.model.named_parameters():
+        changed = not torch.equal(param, before[name])
+        assert changed == (name in trainable), f"{name}: changed={changed}, trainable={name in trainable}"
+    assert not any("dna_encoder" in n or "dna_projector" in n for n in trainable)
     # One encoder call per step, on the step's one prompt's 2 sequences: its G=2 completions share that encoding (not
     # 2 x 2 rows), and the old/reference/policy passes reuse the projected features (no further calls).
     assert encoder_rows == [2, 2]
@@ -167,6 +228,74 @@ def test_shipped_recipes_parse_into_trl_configs(name):
         assert recipe.rewards == {"correctness": 2.0, "concise": 0.5, "format": 0.5}
     if name == "kegg_sft_qwen3_4b":
         assert (config.learning_rate, config.num_train_epochs, recipe.lora.alpha) == (5e-5, 5, 64)
+
+
+def test_dna_grpo_trainer_overrides_methods_trl_still_has():
+    """Fails loudly if TRL renames or re-signs a method DNAGRPOTrainer overrides (the override would go silent)."""
+    import inspect
+
+    from trl import GRPOTrainer
+
+    from modeling_bioreason.training.grpo_trainer import DNAGRPOTrainer
+
+    overridden = [name for name, value in vars(DNAGRPOTrainer).items() if inspect.isfunction(value)]
+    assert set(overridden) >= {"_tokenize_prompts", "_generate_and_score_completions", "_compute_loss",
+                               "_get_per_token_logps_and_entropies"}
+    for name in overridden:
+        assert hasattr(GRPOTrainer, name), f"TRL's GRPOTrainer no longer has {name}: DNAGRPOTrainer must follow it."
+        ours = inspect.signature(getattr(DNAGRPOTrainer, name)).parameters
+        theirs = inspect.signature(getattr(GRPOTrainer, name)).parameters
+        named = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in ours.values()) and name == "__init__":
+            continue
+        theirs_named = [p for p in theirs if theirs[p].kind not in named]
+        ours_named = [p for p in ours if ours[p].kind not in named]
+        takes_rest = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in ours.values())
+        # Ours takes TRL's parameters in TRL's order; a trailing **kwargs may absorb TRL's extra (multimodal) ones.
+        assert theirs_named[:len(ours_named)] == ours_named and (takes_rest or theirs_named == ours_named), (
+            f"TRL changed the signature of GRPOTrainer.{name}: {list(theirs)} (ours: {list(ours)}).")
+
+
+def test_grpo_refuses_vllm_up_front(tmp_path):
+    from trl import GRPOConfig
+
+    from modeling_bioreason.training.grpo_trainer import DNAGRPOTrainer
+
+    args = GRPOConfig(output_dir=str(tmp_path), use_vllm=True, report_to="none", bf16=False)
+    with pytest.raises(ValueError, match="does not support use_vllm=True.*Set use_vllm=False"):
+        DNAGRPOTrainer(model=None, reward_funcs=[format_reward], args=args)
+
+
+def test_recipe_fields_are_typed(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    text = (ROOT / "modeling_bioreason/training/recipes/cpu-smoke-sft.yaml").read_text()
+    recipe.write_text(text.replace("lora: {r: 8, alpha: 16, dropout: 0.0}", 'lora: {enabled: "false", r: 8}'))
+    with pytest.raises(ValueError, match=r"lora.enabled must be bool; got 'false'"):
+        load_recipe(str(recipe))
+    with pytest.raises(ValueError, match="expected true or false"):
+        load_recipe("cpu-smoke-sft", ['lora.enabled="false"'])
+    assert load_recipe("cpu-smoke-sft", ["lora.enabled=false"]).lora.enabled is False
+    with pytest.raises(ValueError, match="expected an integer"):
+        load_recipe("cpu-smoke-sft", ["lora.r=2.5"])
+    with pytest.raises(ValueError, match=r"training.max_steps=abc.*int"):
+        load_recipe("cpu-smoke-sft", ["training.max_steps=abc"])
+    with pytest.raises(ValueError, match="SFTConfig has no field 'nokey'"):
+        load_recipe("cpu-smoke-sft", ["training.nokey=1"])
+    assert load_recipe("cpu-smoke-sft", ["training.max_steps=3"]).training["max_steps"] == 3
+
+
+def test_recipe_data_paths_resolve_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dataset = load_recipe("cpu-smoke-sft").data.dataset
+    assert (ROOT / "hub_cards/datasets/kegg").samefile(dataset)
+    (tmp_path / "mine" / "my_rows").mkdir(parents=True)
+    (tmp_path / "mine" / "my_rows" / "train.jsonl").write_text("{}\n")
+    text = (ROOT / "modeling_bioreason/training/recipes/cpu-smoke-sft.yaml").read_text()
+    (tmp_path / "mine" / "r.yaml").write_text(text.replace("dataset: hub_cards/datasets/kegg", "dataset: my_rows"))
+    monkeypatch.chdir("/")
+    assert (tmp_path / "mine" / "my_rows").samefile(load_recipe(str(tmp_path / "mine" / "r.yaml")).data.dataset)
+    with pytest.raises(FileNotFoundError, match="Dataset folder"):
+        load_recipe("cpu-smoke-sft", ["data.dataset=./no/such/folder"])
 
 
 def test_recipe_errors_name_the_problem(tmp_path):
@@ -209,9 +338,11 @@ def test_two_process_sft_matches_a_single_process_run(tmp_path):
 def test_baselines_train_and_get_an_evaluation_report(recipe_name, expected_model_type, tmp_path):
     from modeling_bioreason.evaluation.runner import EvaluationConfig, evaluate
 
+    from modeling_bioreason.training.run import run
+
     recipe = load_recipe(recipe_name, [f"training.output_dir={tmp_path / 'train'}", "training.max_steps=3",
                                        "training.save_steps=3"])
-    folder = run_sft(recipe)
+    folder = run(recipe)
     config = json.loads((tmp_path / "train" / "final" / "config.json").read_text())
     assert config["model_type"] == expected_model_type
     assert "dna_config" not in config or expected_model_type == "bioreason_dna_only"  # LLM-only: no DNA encoder

@@ -133,7 +133,7 @@ class DNAOnlyPredictor:
     def predict(self, rows: list[dict], config: EvaluationConfig) -> list[str]:
         import torch
 
-        from ..training.baselines import DNAPairCollator
+        from ..dna_only import DNAPairCollator
 
         collator = DNAPairCollator(self.tokenizer, self.model.config.label2id, "kegg", config.trim_per_side,
                                    self.tokenizer.model_max_length)
@@ -150,7 +150,7 @@ def load_model(model_path: str, device: str = "auto"):
     config_file = Path(model_path) / "config.json"
     if config_file.exists() and json.loads(config_file.read_text()).get("model_type") == "bioreason_dna_only":
         from ..tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
-        from ..training.baselines import DNAOnlyClassifier
+        from ..dna_only import DNAOnlyClassifier
 
         return DNAOnlyPredictor(DNAOnlyClassifier.from_pretrained(model_path).eval(),
                                 NucleotideTransformerTokenizer.from_pretrained(model_path))

@@ -13,100 +13,20 @@ import json
 from pathlib import Path
 
 import torch
-from torch import nn
-from transformers import PreTrainedConfig, PreTrainedModel
-from transformers.configuration_utils import SubConfigSpec
-from transformers.modeling_outputs import SequenceClassifierOutput
 
-from ..configuration_nucleotide_transformer import NucleotideTransformerConfig
 from ..data.tasks import infer_task, row_to_messages
+from ..dna_only import DNAOnlyClassifier, DNAOnlyConfig, DNAPairCollator, answer_label
 from ..hub import write_model_card
 from ..modeling_nucleotide_transformer import NucleotideTransformerModel
-from ..processing_bioreason import CHAT_TEMPLATE, normalize_dna_sequence
+from ..processing_bioreason import CHAT_TEMPLATE
 from ..tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
 from .recipe import Recipe
+from .run import load_rows, resume_checkpoint
+
+__all__ = ["DNAOnlyClassifier", "DNAOnlyConfig", "DNAPairCollator", "run_baseline"]  # the model: ..dna_only
 
 
 # ------------------------------------------------------------------------------------------------------- DNA-only
-class DNAOnlyConfig(PreTrainedConfig):
-    """Config of `DNAOnlyClassifier`; the class names live in `id2label` / `label2id`."""
-
-    model_type = "bioreason_dna_only"
-    sub_configs_defaults = {"dna_config": SubConfigSpec(config_class=NucleotideTransformerConfig)}
-
-    dna_config: dict | PreTrainedConfig | None = None
-    classifier_hidden: int = 256
-    classifier_dropout: float = 0.1
-
-
-class DNAOnlyClassifier(PreTrainedModel):
-    """
-    Frozen NT-v2 on the reference and the variant window, attention pooling, an MLP on `[reference; variant]`.
-
-    Inputs use the processor's batch-aligned DNA layout with exactly two slots: `(batch, 2, dna_len)`.
-    """
-
-    config_class = DNAOnlyConfig
-    config: DNAOnlyConfig
-    base_model_prefix = "dna_encoder"
-    main_input_name = "dna_input_ids"
-
-    def __init__(self, config: DNAOnlyConfig):
-        super().__init__(config)
-        hidden = config.dna_config.hidden_size
-        self.dna_encoder = NucleotideTransformerModel(config.dna_config)
-        self.dna_encoder.requires_grad_(False)
-        self.attention_pool = nn.Linear(hidden, 1)
-        self.classifier = nn.Sequential(
-            nn.Linear(2 * hidden, config.classifier_hidden), nn.GELU(), nn.Dropout(config.classifier_dropout),
-            nn.Linear(config.classifier_hidden, config.num_labels),
-        )
-        self.post_init()
-
-    def pool(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            hidden = self.dna_encoder(input_ids, attention_mask=attention_mask).last_hidden_state
-        scores = self.attention_pool(hidden).squeeze(-1).masked_fill(attention_mask == 0, torch.finfo(hidden.dtype).min)
-        return (scores.softmax(-1).unsqueeze(-1) * hidden).sum(1)
-
-    def forward(self, dna_input_ids, dna_attention_mask, labels=None, **kwargs) -> SequenceClassifierOutput:
-        if dna_input_ids.dim() != 3 or dna_input_ids.shape[1] != 2:
-            raise ValueError(f"dna_input_ids must be (batch, 2, dna_len): reference and variant; got "
-                             f"{tuple(dna_input_ids.shape)}.")
-        pooled = [self.pool(dna_input_ids[:, slot], dna_attention_mask[:, slot]) for slot in (0, 1)]
-        logits = self.classifier(torch.cat(pooled, -1))
-        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits)
-
-
-def answer_label(answer: str, task: str) -> str:
-    return answer.split(";")[0].strip().lower() if task == "variant_effect" else answer.strip().lower()
-
-
-class DNAPairCollator:
-    """Rows -> `(batch, 2, dna_len)` NT-v2 ids and masks (right-padded) and class indices."""
-
-    def __init__(self, tokenizer, label2id: dict[str, int], task: str, trim_per_side: int, max_dna_tokens: int):
-        self.tokenizer, self.label2id, self.task = tokenizer, label2id, task
-        self.trim_per_side, self.max_dna_tokens = trim_per_side, max_dna_tokens
-
-    def __call__(self, rows: list[dict]) -> dict:
-        from ..data.windows import trim_flanks
-
-        sequences = [normalize_dna_sequence(trim_flanks(row[key], self.trim_per_side), iupac="to_n")
-                     for row in rows for key in ("reference_sequence", "variant_sequence")]
-        ids = self.tokenizer(sequences, truncation=True, max_length=self.max_dna_tokens)["input_ids"]
-        length = max(len(x) for x in ids)
-        input_ids = torch.full((len(ids), length), self.tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(ids), length), dtype=torch.long)
-        for i, x in enumerate(ids):
-            input_ids[i, : len(x)], mask[i, : len(x)] = torch.tensor(x), 1
-        batch = {"dna_input_ids": input_ids.view(len(rows), 2, length), "dna_attention_mask": mask.view(len(rows), 2, length)}
-        if all("answer" in row for row in rows):
-            batch["labels"] = torch.tensor([self.label2id[answer_label(row["answer"], self.task)] for row in rows])
-        return batch
-
-
 def _train_dna_only(recipe: Recipe, train, resume_from: str | None) -> tuple:
     from transformers import Trainer, TrainingArguments
 
@@ -167,7 +87,7 @@ def _train_llm_only(recipe: Recipe, train, resume_from: str | None) -> tuple:
 
     from .models import load_text_model
 
-    model, tokenizer = load_text_model(recipe.model.text_model)
+    model, tokenizer = load_text_model(recipe.model.text_model, recipe.model.trust_remote_code)
     prepare_text_tokenizer(model, tokenizer)
     args = SFTConfig(**{"report_to": "none", **recipe.training}, remove_unused_columns=False,
                      dataset_kwargs={"skip_prepare_dataset": True})
@@ -179,9 +99,11 @@ def _train_llm_only(recipe: Recipe, train, resume_from: str | None) -> tuple:
     return trainer, result, tokenizer
 
 
-def run_baseline(recipe: Recipe, train, resume_from: str | None) -> str:
+def run_baseline(recipe: Recipe, resume: bool = False) -> str:
     """Train the recipe's baseline architecture and export a folder that `bioreason evaluate` scores."""
     architecture = recipe.model.architecture
+    train = load_rows(recipe, recipe.data.train_split, recipe.data.limit, need_reasoning=architecture == "llm_only")
+    resume_from = resume_checkpoint(recipe.training["output_dir"], resume)
     trainer, result, tokenizer = (_train_llm_only if architecture == "llm_only" else _train_dna_only)(
         recipe, train, resume_from)
     output_dir = Path(trainer.args.output_dir)

@@ -17,8 +17,9 @@ from .recipe import ModelSource
 RANDOM_NT = re.compile(r"^random-nt-v2(?::(\d+)x(\d+))?$")
 
 
-def load_text_model(spec: str):
-    """(causal LM, tokenizer) for a folder / Hub id or one of the offline names (see `ModelSource`)."""
+def load_text_model(spec: str, trust_remote_code: bool = False):
+    """(causal LM, tokenizer) for a folder / Hub id or one of the offline names (see `ModelSource`). Code shipped
+    with a folder (`auto_map`) runs only with `trust_remote_code=True`."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
 
     if spec == "smollm2-135m-instruct":
@@ -33,7 +34,8 @@ def load_text_model(spec: str):
                              num_key_value_heads=2, head_dim=16, vocab_size=len(tokenizer) + 3,
                              tie_word_embeddings=True, max_position_embeddings=8192)
         return Qwen3ForCausalLM(config), tokenizer
-    return AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32), AutoTokenizer.from_pretrained(spec)
+    return (AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32, trust_remote_code=trust_remote_code),
+            AutoTokenizer.from_pretrained(spec, trust_remote_code=trust_remote_code))
 
 
 def load_dna_model(spec: str) -> NucleotideTransformerModel | str:
@@ -46,13 +48,25 @@ def load_dna_model(spec: str) -> NucleotideTransformerModel | str:
 
 
 def load_model(source: ModelSource, seed: int = 0):
-    """(model, processor) for a recipe's model source."""
+    """
+    (model, processor) for a recipe's model source. A saved BioReason loads through this package's registered
+    classes, never through the code stored in its folder; any other folder's code runs only when the recipe sets
+    `model.trust_remote_code: true` (`--trust-remote-code` on the command line), as in transformers.
+    """
     if source.model is not None:
         from transformers import AutoModelForCausalLM, AutoProcessor
 
-        model = AutoModelForCausalLM.from_pretrained(source.model, trust_remote_code=True, dtype=torch.float32)
-        return model, AutoProcessor.from_pretrained(source.model, trust_remote_code=True)
+        remote = source.trust_remote_code
+        try:
+            model = AutoModelForCausalLM.from_pretrained(source.model, trust_remote_code=remote, dtype=torch.float32)
+        except ValueError as error:
+            if "trust_remote_code" in str(error) and not remote:
+                raise ValueError(f"{source.model} is not a BioReason folder and ships its own code (auto_map); it "
+                                 "runs only if you trust it: pass --trust-remote-code (recipe: "
+                                 "model.trust_remote_code: true).") from None
+            raise
+        return model, AutoProcessor.from_pretrained(source.model, trust_remote_code=remote)
     torch.manual_seed(seed)
-    text_model, tokenizer = load_text_model(source.text_model)
+    text_model, tokenizer = load_text_model(source.text_model, source.trust_remote_code)
     return build_bioreason(text_model, load_dna_model(source.dna_model), tokenizer=tokenizer,
                            projector_type=source.projector_type, dna_feature_layer=source.dna_feature_layer)

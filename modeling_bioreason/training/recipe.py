@@ -8,6 +8,9 @@ command line: `bioreason train sft --config kegg_sft_qwen3_4b --set training.max
 from __future__ import annotations
 
 import dataclasses
+import os
+import types
+import typing
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -35,8 +38,10 @@ class ModelSource:
     projector_type: str = "linear"
     dna_feature_layer: int = -1
     architecture: str = "bioreason"  # or a baseline: "llm_only" (text model only), "dna_only" (encoder classifier)
+    trust_remote_code: bool = False  # BioReason folders load through this package; anything else needs this
 
     def __post_init__(self):
+        check_types(self, "model")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"model.architecture={self.architecture!r}; expected one of {ARCHITECTURES}.")
         if self.architecture == "llm_only" and self.text_model is None:
@@ -64,6 +69,7 @@ class DataSource:
     reasoning_lines: int | None = None  # keep only the first N lines of each reasoning trace (short CPU runs)
 
     def __post_init__(self):
+        check_types(self, "data")
         if self.trim_per_side < 0 or self.max_dna_tokens < 1:
             raise ValueError("data: trim_per_side must be >= 0 and max_dna_tokens >= 1.")
 
@@ -78,6 +84,7 @@ class LoraSettings:
     train_projector: bool = True
 
     def __post_init__(self):
+        check_types(self, "lora")
         if self.enabled and (self.r < 1 or self.alpha < 1 or not 0 <= self.dropout < 1):
             raise ValueError(f"lora: r and alpha must be >= 1 and dropout in [0, 1); got {self}.")
 
@@ -94,6 +101,7 @@ class Recipe:
     description: str = ""
 
     def __post_init__(self):
+        check_types(self, "")
         if self.kind not in RECIPE_KINDS:
             raise ValueError(f"kind={self.kind!r}; expected one of {RECIPE_KINDS}.")
         if "output_dir" not in self.training:
@@ -102,44 +110,175 @@ class Recipe:
             raise ValueError("A GRPO recipe needs `rewards:` (e.g. {correctness: 1.0, format: 0.5}).")
 
 
+def check_types(section, where: str) -> None:
+    """Every field holds its declared type: a quoted "false" is not a bool, "abc" is not an int."""
+    hints = typing.get_type_hints(type(section))
+    for item in dataclasses.fields(section):
+        value, kind = getattr(section, item.name), hints[item.name]
+        allowed = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+        allowed = tuple(typing.get_origin(k) or k for k in allowed)
+        if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if isinstance(value, bool) and bool not in allowed:
+            ok = False
+        else:
+            ok = any(value is None if k is type(None) else k is Any or isinstance(value, k) for k in allowed)
+        if not ok:
+            names = " or ".join("null" if k is type(None) else k.__name__ for k in allowed)
+            raise ValueError(f"Recipe field {where + '.' if where else ''}{item.name} must be {names}; got "
+                             f"{value!r} ({type(value).__name__}).")
+
+
+RECIPES = files("modeling_bioreason").joinpath("training", "recipes")
+
+
+def shipped_recipes() -> dict[str, str]:
+    """The recipes shipped with the package: name -> one-line purpose (the recipe's `description`)."""
+    recipes = {}
+    for item in sorted(RECIPES.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".yaml"):
+            raw = yaml.safe_load(item.read_text(encoding="utf-8")) or {}
+            recipes[item.name.removesuffix(".yaml")] = str(raw.get("description", ""))
+    return recipes
+
+
 def recipe_path(name_or_path: str) -> Path:
     """A recipe file: a path, or the name of a recipe shipped in `modeling_bioreason/training/recipes/`."""
     path = Path(name_or_path)
     if path.is_file():
         return path
-    shipped = files("modeling_bioreason").joinpath("training", "recipes", f"{name_or_path.removesuffix('.yaml')}.yaml")
+    shipped = RECIPES.joinpath(f"{name_or_path.removesuffix('.yaml')}.yaml")
     if shipped.is_file():
         return Path(str(shipped))
-    available = sorted(p.name.removesuffix(".yaml") for p in files("modeling_bioreason").joinpath(
-        "training", "recipes").iterdir() if p.name.endswith(".yaml"))
-    raise FileNotFoundError(f"No recipe {name_or_path!r}: not a file, nor one of {available}.")
+    raise FileNotFoundError(f"No recipe {name_or_path!r}: not a file, nor a shipped recipe "
+                            f"({', '.join(shipped_recipes())}; list them with `bioreason recipes`).")
+
+
+def resolve_data_path(path: str, recipe_file: Path) -> str:
+    """
+    A recipe's `data.dataset`, usable from any working directory: an existing path as given (absolute or from the
+    current directory), else relative to the recipe file, else relative to the source tree that holds this package
+    (where `hub_cards/datasets/...` lives), else a Hub id (`owner/name`) left to `datasets`.
+    """
+    if os.path.exists(path):
+        return path
+    if os.path.isabs(path):
+        raise FileNotFoundError(f"Dataset folder {path!r} does not exist; set data.dataset to a folder or a Hub id.")
+    package_root = Path(str(files("modeling_bioreason"))).parent
+    for base in (recipe_file.resolve().parent, package_root):
+        if (base / path).exists():
+            return str(base / path)
+    if path.count("/") == 1 and not path.startswith("."):
+        return path  # a Hub dataset id
+    raise FileNotFoundError(f"Dataset folder {path!r} not found (looked in the current directory, next to the recipe "
+                            f"{recipe_file} and in {package_root}); set data.dataset to a folder or a Hub id.")
 
 
 def _set(tree: dict, dotted: str, value: Any) -> None:
     keys = dotted.split(".")
     for key in keys[:-1]:
         tree = tree.setdefault(key, {})
+        if not isinstance(tree, dict):
+            raise ValueError(f"--set {dotted}: {key!r} is not a section.")
     tree[keys[-1]] = value
 
 
+SECTIONS = {"model": ModelSource, "data": DataSource, "lora": LoraSettings}
+
+
+def _trl_config(kind: str):
+    from trl import GRPOConfig, SFTConfig
+
+    return SFTConfig if kind == "sft" else GRPOConfig
+
+
+def cast_override(raw: dict, key: str, text: str) -> Any:
+    """
+    An override's value, cast to the declared type of the field it sets: recipe sections by their dataclass fields,
+    `training.*` by TRL's `SFTConfig`/`GRPOConfig` through `transformers.HfArgumentParser`'s own type functions.
+    """
+    parts = key.split(".")
+    value = yaml.safe_load(text)
+    if parts[0] in SECTIONS and len(parts) == 2:
+        fields = {f.name: f for f in dataclasses.fields(SECTIONS[parts[0]])}
+        if parts[1] not in fields:
+            raise ValueError(f"Unknown --set key {key!r}; {parts[0]} has {sorted(fields)}.")
+        kind = typing.get_type_hints(SECTIONS[parts[0]])[parts[1]]
+        allowed = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+        if value is None and type(None) in allowed:
+            return None
+        if bool in allowed:
+            if text.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
+                return text.strip().lower() in ("true", "yes", "1")
+            raise ValueError(f"--set {key}={text}: expected true or false.")
+        if int in allowed and (isinstance(value, bool) or not isinstance(value, int)):
+            _bad(key, text, int)
+        if float in allowed:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                _bad(key, text, float)
+            return float(value)
+        return text if str in allowed and not isinstance(value, str) else value
+    if parts[0] == "training" and len(parts) == 2:
+        from transformers import HfArgumentParser
+
+        config = _trl_config(raw.get("kind", "sft"))
+        actions = {action.dest: action for action in HfArgumentParser(config)._actions}
+        if parts[1] not in actions:
+            raise ValueError(f"Unknown --set key {key!r}: {config.__name__} has no field {parts[1]!r}.")
+        action = actions[parts[1]]
+        if value is None or action.type is None:
+            return value
+        try:
+            cast = action.type(text)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"--set {key}={text}: {error or 'wrong type'} ({config.__name__}.{parts[1]} is "
+                             f"{getattr(action.type, '__name__', action.type)}).") from None
+        if action.choices is not None and cast not in action.choices:
+            raise ValueError(f"--set {key}={text}: expected one of {list(action.choices)}.")
+        return cast
+    if parts[0] == "rewards" and len(parts) == 2:
+        try:
+            return float(text)
+        except ValueError:
+            _bad(key, text, float)
+    if parts[0] in ("name", "description", "kind") and len(parts) == 1:
+        return text
+    known = [f"{section}.<field>" for section in SECTIONS] + ["training.<field>", "rewards.<name>", "name",
+                                                              "description", "kind"]
+    raise ValueError(f"Unknown --set key {key!r}; expected one of {known}.")
+
+
+def _bad(key: str, text: str, target: type):
+    raise ValueError(f"--set {key}={text}: expected {'an integer' if target is int else 'a number'}.")
+
+
 def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe:
-    """Read a recipe and apply `key.sub=value` overrides (values parsed as YAML)."""
-    raw = yaml.safe_load(recipe_path(name_or_path).read_text()) or {}
+    """Read a recipe and apply `key.sub=value` overrides, each cast to the type of the field it sets."""
+    path = recipe_path(name_or_path)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"Recipe {name_or_path!r} is not a YAML mapping.")
     for item in overrides or []:
         if "=" not in item:
             raise ValueError(f"Override {item!r} must look like key.sub=value.")
         key, value = item.split("=", 1)
-        _set(raw, key.strip(), yaml.safe_load(value))
+        _set(raw, key.strip(), cast_override(raw, key.strip(), value))
     known = {f.name for f in dataclasses.fields(Recipe)}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ValueError(f"Unknown recipe keys {unknown}; expected {sorted(known)}.")
+    if isinstance(raw.get("training"), dict) and raw.get("kind") in RECIPE_KINDS:
+        config = _trl_config(raw["kind"])
+        names = {f.name for f in dataclasses.fields(config)}
+        unknown = sorted(set(raw["training"]) - names)
+        if unknown:
+            raise ValueError(f"Recipe {name_or_path!r}: training keys {unknown} are not fields of {config.__name__}.")
     try:
-        return Recipe(
-            **{k: v for k, v in raw.items() if k not in ("model", "data", "lora")},
-            model=ModelSource(**(raw.get("model") or {})),
-            data=DataSource(**(raw.get("data") or {})),
-            lora=LoraSettings(**(raw.get("lora") or {})),
+        recipe = Recipe(
+            **{k: v for k, v in raw.items() if k not in SECTIONS},
+            **{name: cls(**(raw.get(name) or {})) for name, cls in SECTIONS.items()},
         )
     except TypeError as error:  # an unknown field inside a section
         raise ValueError(f"Recipe {name_or_path!r}: {error}") from error
+    recipe.data.dataset = resolve_data_path(recipe.data.dataset, path)
+    return recipe

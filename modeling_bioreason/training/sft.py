@@ -1,105 +1,55 @@
-"""Supervised fine-tuning (paper §3): TRL's SFTTrainer fed by the processor's labels, LoRA via PEFT.
+"""Supervised fine-tuning (paper §3): TRL's SFTTrainer with `BioReasonDataCollator`, LoRA via PEFT.
 
     bioreason train sft --config kegg_sft_qwen3_4b        # or a path to a recipe YAML
 
-Checkpoints (adapter + projector + DNA-token rows, with optimizer state) go to `training.output_dir`; `--resume`
-continues from the last one. At the end the adapter is saved alone (`adapter/`) and merged into a Hub-format folder
-(`final/`) that loads with `AutoModelForCausalLM.from_pretrained(..., trust_remote_code=True)`.
+The recipe's task rows become conversational rows (`messages`, DNA blocks in the user turn) and train through the
+same collator a plain-TRL user passes to `SFTTrainer` (see `collator.py`). Checkpoints (adapter + projector + DNA-token
+rows, with optimizer state) go to `training.output_dir`; `--resume` continues from the last complete one. At the end
+the adapter is saved alone (`adapter/`) and merged into a Hub-format folder (`final/`).
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-from pathlib import Path
-
-from ..hub import save_bioreason
-from .collator import BioReasonSFTCollator
+from .collator import BioReasonDataCollator, task_row_to_conversation
 from .lora import make_lora_config
 from .models import load_model
 from .recipe import Recipe
+from .run import finish, load_rows, resume_checkpoint
 
-logger = logging.getLogger(__name__)
 
-
-def load_rows(recipe: Recipe, split: str | None, limit: int | None):
-    from ..data.tasks import load_split
-
-    if split is None:
+def conversations(rows, recipe: Recipe):
+    """Task rows -> a `messages` column (flank trim and reasoning truncation applied here, once)."""
+    if rows is None:
         return None
-    dataset = load_split(recipe.data.dataset, recipe.data.config, split)
-    return dataset.select(range(min(limit, len(dataset)))) if limit else dataset
-
-
-def last_checkpoint(output_dir: str) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
-
-
-def export(model, processor, recipe: Recipe, folder: Path, **card) -> str:
-    """Merge a PEFT model (if it is one) and save a Hub-format folder with a filled-in card."""
-    merged = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
-    merged.eval()
-    return save_bioreason(
-        merged, processor, folder,
-        training=card.pop("training", f"`{recipe.name}` ({recipe.kind}): {recipe.description}"),
-        datasets=[recipe.data.dataset], model_name=card.pop("model_name", recipe.name), **card,
-    )
+    return rows.map(task_row_to_conversation, remove_columns=rows.column_names,
+                    fn_kwargs={"trim_per_side": recipe.data.trim_per_side,
+                               "reasoning_lines": recipe.data.reasoning_lines})
 
 
 def run_sft(recipe: Recipe, resume: bool = False) -> str:
-    """Train with `recipe` and return the exported Hub-format folder."""
+    """Train a BioReason with an SFT recipe and return the exported Hub-format folder."""
     from trl import SFTConfig, SFTTrainer
 
-    if recipe.kind != "sft":
-        raise ValueError(f"run_sft needs an SFT recipe, got kind={recipe.kind!r}.")
-    if recipe.model.architecture != "bioreason":
-        from .baselines import run_baseline
-
-        checkpoint = last_checkpoint(recipe.training["output_dir"]) if resume else None
-        return run_baseline(recipe, load_rows(recipe, recipe.data.train_split, recipe.data.limit), checkpoint)
+    if recipe.kind != "sft" or recipe.model.architecture != "bioreason":
+        raise ValueError(f"run_sft trains BioReason SFT recipes; got kind={recipe.kind!r}, architecture="
+                         f"{recipe.model.architecture!r} (train any recipe with training.run.run).")
     args = SFTConfig(
         **{"report_to": "none", "save_strategy": "steps", **recipe.training},
-        remove_unused_columns=False,  # the collator needs the raw task columns
+        remove_unused_columns=False,  # the collator needs the `messages` column
         dataset_kwargs={"skip_prepare_dataset": True},  # the collator tokenizes, with DNA, on the fly
     )
+    train = conversations(load_rows(recipe, recipe.data.train_split, recipe.data.limit, need_reasoning=True), recipe)
+    evaluation = conversations(load_rows(recipe, recipe.data.eval_split, recipe.data.eval_limit, need_reasoning=True),
+                               recipe) if args.eval_strategy != "no" else None
     model, processor = load_model(recipe.model, seed=args.seed)
     processor.max_dna_tokens = recipe.data.max_dna_tokens
-    train = load_rows(recipe, recipe.data.train_split, recipe.data.limit)
-    evaluation = load_rows(recipe, recipe.data.eval_split, recipe.data.eval_limit) if args.eval_strategy != "no" else None
     peft_config = make_lora_config(model, recipe.lora) if recipe.lora.enabled else None
     if not recipe.lora.enabled:
         model.model.dna_encoder.requires_grad_(False)
 
     trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=train,
-        eval_dataset=evaluation,
-        processing_class=processor,
-        data_collator=BioReasonSFTCollator(processor, recipe.data.trim_per_side,
-                                           reasoning_lines=recipe.data.reasoning_lines),
-        peft_config=peft_config,
+        model=model, args=args, train_dataset=train, eval_dataset=evaluation, processing_class=processor,
+        data_collator=BioReasonDataCollator(processor), peft_config=peft_config,
     )
-    checkpoint = last_checkpoint(args.output_dir) if resume else None
-    if resume and checkpoint is None:
-        logger.warning("--resume: no checkpoint in %s, starting from scratch.", args.output_dir)
-    result = trainer.train(resume_from_checkpoint=checkpoint)
-
+    result = trainer.train(resume_from_checkpoint=resume_checkpoint(args.output_dir, resume))
     return finish(trainer, recipe, result, summary=f"BioReason fine-tuned with the `{recipe.name}` recipe (SFT).")
-
-
-def finish(trainer, recipe: Recipe, result, summary: str) -> str:
-    """On the main process: save the adapter alone, the run's metrics, and the merged Hub-format folder."""
-    output_dir = Path(trainer.args.output_dir)
-    folder = output_dir / "final"
-    if trainer.is_world_process_zero():
-        if recipe.lora.enabled:
-            trainer.model.save_pretrained(output_dir / "adapter")  # LoRA + projector + DNA-token embeddings
-        metrics = {**result.metrics, "global_step": result.global_step, "trim_per_side": recipe.data.trim_per_side}
-        (output_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
-        export(trainer.model, trainer.processing_class, recipe, folder, summary=summary)
-    trainer.accelerator.wait_for_everyone()
-    return str(folder)
