@@ -13,6 +13,7 @@ class EvaluationConfig:
     """Settings of one evaluation run; everything but `limit` and `batch_size` must match to resume a run."""
 
     model: str
+    task: str | None = None  # kegg_disease / variant_effect; default: the dataset card's `bioreason_task`
     dataset: str = "hub_cards/datasets/kegg"
     config: str = "default"
     split: str = "test"
