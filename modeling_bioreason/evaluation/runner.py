@@ -168,13 +168,14 @@ class BioReasonPredictor:
                 rest = [ids[1:] for ids in continuations]
                 if any(rest):
                     width = max(len(r) for r in rest)
-                    tails = torch.tensor([ids[:width] + [ids[-1]] * (width + 1 - len(ids)) for ids in continuations],
+                    # step t feeds ids[t] and predicts ids[t + 1]; shorter rows are right-padded (causal: unread)
+                    tails = torch.tensor([ids[:-1] + [ids[-1]] * (width + 1 - len(ids)) for ids in continuations],
                                          device=self.model.device)
                     cache = out.cache
                     cache.batch_repeat_interleave(len(continuations))
                     mask = torch.ones((len(continuations), inputs["attention_mask"].shape[1] + width),
                                       dtype=inputs["attention_mask"].dtype, device=self.model.device)
-                    step = self.model(input_ids=tails[:, :width], attention_mask=mask, cache=cache, use_cache=True)
+                    step = self.model(input_ids=tails, attention_mask=mask, cache=cache, use_cache=True)
                     log_probs = step.logits.float().log_softmax(-1)
                     for k, ids in enumerate(continuations):
                         totals[k] += sum(float(log_probs[k, t, ids[t + 1]]) for t in range(len(ids) - 1))
