@@ -50,17 +50,22 @@ def write_markdown(report: dict, path: Path) -> None:
         report.get("how_to_read", ""),
         "",
     ]
-    lines += metric_table(task, [("model", report["metrics"]), ("lookup baseline", report["lookup_baseline"])])
+    lookup = report["lookup_baseline"]
+    systems = [("model", report["metrics"])] + ([] if lookup.get("unavailable") else [("lookup baseline", lookup)])
+    lines += metric_table(task, systems)
     if report.get("skipped"):
         lines += ["", "Rows without a score: " + ", ".join(f"{k}: {v}" for k, v in report["skipped"].items())
                   + " (indels are not scored by the masked-marginal rule)."]
     exact = report["lookup_baseline"]["exact_question_matches"]
-    lines += [
-        "",
-        f"The lookup baseline answers with the answer of the most similar `{report['settings']['baseline_split']}` "
-        f"question; {exact} of {report['rows']} evaluation questions occur verbatim there. A model that does not beat "
-        "it has not shown that it uses the DNA.",
-    ]
+    if lookup.get("unavailable"):
+        lines += ["", f"No lookup baseline: the dataset has {lookup['unavailable']} to look answers up in."]
+    else:
+        lines += [
+            "",
+            f"The lookup baseline answers with the answer of the most similar `{report['settings']['baseline_split']}` "
+            f"question; {exact} of {report['rows']} evaluation questions occur verbatim there. A model that does not "
+            "beat it has not shown that it uses the DNA.",
+        ]
     if task == "kegg_disease" and "strict" in report.get("details", {}):
         lines += ["", "## Per class (strict)", "", "| disease | support | precision | recall | f1 |", "|---|---|---|---|---|"]
         for row in report["details"]["strict"]["per_class"]:

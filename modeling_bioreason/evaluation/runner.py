@@ -296,10 +296,18 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         dataset = dataset.select(range(min(config.limit, len(dataset))))
     rows = dataset.to_list()
     task.check_rows(rows, f"dataset {config.dataset!r} ({config.config}/{config.split})")
-    train = load_split(config.dataset, config.config, config.baseline_split)
-    train_rows = train.select_columns(["question", "answer"]).to_list()
-    task.check_rows([{**r, "reference_sequence": "N", "variant_sequence": "N"} for r in train_rows],
-                    f"baseline split {config.baseline_split!r} of {config.dataset!r} ({config.config})")
+    import datasets
+
+    has_baseline = config.baseline_split in datasets.get_dataset_split_names(config.dataset, config.config)
+    train_rows = []
+    if has_baseline:  # a test-only benchmark (BRCA1 SGE) has no split to look answers up in
+        train = load_split(config.dataset, config.config, config.baseline_split)
+        train_rows = train.select_columns(["question", "answer"]).to_list()
+        task.check_rows([{**r, "reference_sequence": "N", "variant_sequence": "N"} for r in train_rows],
+                        f"baseline split {config.baseline_split!r} of {config.dataset!r} ({config.config})")
+    elif config.model == LOOKUP_MODEL:
+        raise ValueError(f"{config.dataset!r} ({config.config}) has no {config.baseline_split!r} split for the lookup "
+                         "baseline to look answers up in; pass --baseline-split.")
 
     output_dir.mkdir(parents=True, exist_ok=True)
     _check_run_config(output_dir, config)
@@ -307,7 +315,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     recomputed = _check_rows_fingerprints(log, rows)
 
     baseline, how = lookup_answers([r["question"] for r in train_rows], [r["answer"] for r in train_rows],
-                                   [row["question"] for row in rows])
+                                   [row["question"] for row in rows]) if has_baseline else (None, [])
 
     # Batches of similar prompt length waste less compute on padding; results are keyed by row index.
     pending = sorted((i for i in range(len(rows)) if i not in log.rows), key=lambda i: _prompt_size(rows[i]))
@@ -354,9 +362,13 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     predictions = [log.rows[i]["generation"] for i in range(len(rows))]
     row_scores = [log.rows[i].get("score") for i in range(len(rows))]
     references = [row["answer"] for row in rows]
-    baseline_texts = [f"Answer: {answer}" for answer in baseline]
     metrics = task.metrics(predictions, references, row_scores if task.has_score else None)
-    baseline_metrics = task.metrics(baseline_texts, references)
+    if has_baseline:
+        baseline_metrics = task.metrics([f"Answer: {answer}" for answer in baseline], references)
+        lookup = {"exact_question_matches": how.count("exact"),
+                  **{rule: task.headline(baseline_metrics[rule]) for rule in ("strict", "paper_lenient")}}
+    else:
+        lookup = {"exact_question_matches": None, "unavailable": f"no {config.baseline_split!r} split"}
     if kind == "zero_shot_dna":
         skipped = dict(Counter(log.rows[i].get("skipped") for i in range(len(rows)) if row_scores[i] is None))
 
@@ -377,10 +389,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         "settings": dataclasses.asdict(config),
         "command": " ".join(sys.argv),
         "metrics": headline,
-        "lookup_baseline": {
-            "exact_question_matches": how.count("exact"),
-            **{rule: task.headline(baseline_metrics[rule]) for rule in ("strict", "paper_lenient")},
-        },
+        "lookup_baseline": lookup,
         "details": {rule: metrics[rule] for rule in rules},
         "skipped": skipped,
         "how_to_read": HOW_TO_READ[task.name],
