@@ -22,22 +22,33 @@ from ..tasks.scoring import VARIANT_EFFECT_LABELS
 __all__ = ["REWARD_FUNCTIONS", "completion_text", "concise_answer_reward", "correctness_reward", "format_reward"]
 
 
-def _task(task, labels) -> Task:
-    if task is not None:
-        return get_task(task)
-    # Legacy call without a task: the closed label set passed by the caller says which task it is.
-    if labels is not None and set(labels) == set(VARIANT_EFFECT_LABELS):
-        return get_task("variant_effect")
-    if labels is None:
-        raise ValueError("correctness_reward needs task= (e.g. 'kegg_disease' or 'variant_effect') or labels=.")
+def _kegg_with(labels) -> Task:
     kegg = KeggDiseaseTask()
     kegg.labels = tuple(sorted({label.strip().lower() for label in labels} | set(kegg.labels)))
     return kegg
 
 
 def correctness_reward(completions, answer, labels=None, task=None, **kwargs) -> list[float]:
-    """1.0 when the strict parse of a completion is its gold label (the task's rule), else 0.0."""
-    return _task(task, labels).correctness_reward(completions, answer)
+    """
+    1.0 when the strict parse of a completion is its gold label (the task's rule), else 0.0. Pass `task=` (what
+    `get_task(name).rewards()` does). Without it, `labels` (the closed label set) names the task; with neither,
+    each gold answer's own form decides (a pathogenic/benign label before any `;` is variant effect, anything else
+    a KEGG disease): kept for recipes written before tasks were declared.
+    """
+    if task is not None:
+        return get_task(task).correctness_reward(completions, answer)
+    if labels is not None:
+        chosen = get_task("variant_effect") if set(labels) == set(VARIANT_EFFECT_LABELS) else _kegg_with(labels)
+        return chosen.correctness_reward(completions, answer)
+    if len(answer) != len(completions):
+        raise ValueError(f"{len(completions)} completions but {len(answer)} answers.")
+    variant_effect = get_task("variant_effect")
+    rewards = []
+    for completion, gold in zip(completions, answer):
+        is_vep = str(gold).split(";", 1)[0].strip().lower() in VARIANT_EFFECT_LABELS
+        chosen = variant_effect if is_vep else _kegg_with([gold])
+        rewards += chosen.correctness_reward([completion], [gold])
+    return rewards
 
 
 format_reward = Task.format_reward
