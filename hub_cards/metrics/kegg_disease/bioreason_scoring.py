@@ -121,8 +121,9 @@ def _occurrences(padded: str, phrase: str):
         start = found + 1
 
 
-def _negated(words_before: list) -> bool:
-    for word in reversed(words_before[-3:]):
+def _negated(words: list, index: int) -> bool:
+    """Whether one of the (up to) three words before `words[index]`, in the same clause, is a negation."""
+    for word in reversed(words[max(0, index - 3):index]):
         if word in _CLAUSE_BREAKS:
             return False
         if word in _NEGATORS:
@@ -169,10 +170,14 @@ def map_to_label(answer, labels, complement=None) -> str:
     for index, word in enumerate(words):
         word_at[offset] = index
         offset += len(word) + 1
+    fused_words = {}  # "nonpathogenic" -> word indices
+    for index, word in enumerate(words):
+        if word.startswith("non") and len(word) > 3:
+            fused_words.setdefault(word, []).append(index)
     found = {}  # label norm -> list of (word index, negated)
     for norm in by_normal:
-        hits = [(word_at[p - 1], _negated(words[:word_at[p - 1]])) for p in _occurrences(padded, norm)]
-        fused = [(i, True) for i, word in enumerate(words) if word == "non" + norm.replace(" ", "")]
+        hits = [(word_at[p - 1], _negated(words, word_at[p - 1])) for p in _occurrences(padded, norm)]
+        fused = [(i, True) for i in fused_words.get("non" + norm.replace(" ", ""), ())]
         if hits or fused:
             found[norm] = hits + fused
     found = {norm: hits for norm, hits in found.items()
