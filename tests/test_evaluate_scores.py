@@ -199,3 +199,23 @@ def test_bad_rows_are_refused_before_any_work_with_the_dataset_row_index(tmp_pat
     with pytest.raises(ValueError, match=r"row 0: .*not one of the 37 KEGG diseases.*Is this a 'kegg_disease'"):
         evaluate(EvaluationConfig(model="lookup", dataset=str(kegg), task="kegg", split="test", limit=3,
                                   output_dir=str(tmp_path / "o4")), progress=False)
+
+
+def test_dna_only_baseline_score_is_its_classifier_log_odds(tmp_path):
+    from modeling_bioreason.configuration_nucleotide_transformer import NucleotideTransformerConfig
+    from modeling_bioreason.tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+    from modeling_bioreason.training.baselines import DNAOnlyClassifier, DNAOnlyConfig
+
+    torch.manual_seed(0)
+    dna = NucleotideTransformerConfig.from_pretrained(GOLDEN_NT)
+    config = DNAOnlyConfig(dna_config=dna, classifier_hidden=16, id2label={0: "benign", 1: "pathogenic"},
+                           label2id={"benign": 0, "pathogenic": 1})
+    folder = tmp_path / "dna_only"
+    DNAOnlyClassifier(config).eval().save_pretrained(folder)
+    NucleotideTransformerTokenizer.from_pretrained(GOLDEN_NT).save_pretrained(folder)
+    report = evaluate(EvaluationConfig(model=str(folder), dataset=CLINVAR, split="test", limit=6, batch_size=3,
+                                       output_dir=str(tmp_path / "out")), progress=False)
+    saved = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert report["kind"] == "dna_only" and report["metrics"]["ranking"]["n_scored"] == 6
+    for row in saved:  # the argmax label and the sign of the log-odds agree
+        assert (row["score"] > 0) == (row["generation"] == "Answer: pathogenic")
