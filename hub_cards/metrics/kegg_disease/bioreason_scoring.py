@@ -196,6 +196,11 @@ def map_to_label(answer, labels, complement=None) -> str:
     return resolved.pop() if len(resolved) == 1 else UNPARSEABLE
 
 
+def label_part(answer: str) -> str:
+    """The variant-effect gold rule's text: the part of an answer before any `;`, stripped and lower-cased."""
+    return answer.split(";", 1)[0].strip().lower()
+
+
 def variant_effect_gold(answer: str):
     """
     The variant-effect gold label of an `answer` cell: the part before any `;`, lower-cased. `None` for a label
@@ -206,7 +211,7 @@ def variant_effect_gold(answer: str):
     """
     if not isinstance(answer, str):
         raise TypeError(f"A variant-effect answer must be a str, got {type(answer).__name__}.")
-    label = answer.split(";", 1)[0].strip().lower()
+    label = label_part(answer)
     if label in VARIANT_EFFECT_LABELS:
         return label
     if label in EXCLUDED_VARIANT_EFFECT_LABELS:
@@ -234,7 +239,7 @@ def paper_clean_gold(answer: str) -> str:
 
 def paper_vep_contains(generation: str, gold: str) -> bool:
     """BioReason's VEP rule: the gold label (before any `;`) occurs anywhere in the generation, think block included."""
-    return gold.split(";")[0].strip().lower() in generation.lower()
+    return label_part(gold) in generation.lower()
 
 
 # --------------------------------------------------------------------------------------------------------- metrics
