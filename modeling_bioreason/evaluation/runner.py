@@ -162,7 +162,7 @@ class BioReasonPredictor:
         for row, generation in zip(rows, generations):
             inputs = self._prefix_inputs(row, generation, config).to(self.model.device)
             with torch.inference_mode():
-                out = self.model(**inputs, use_cache=True)
+                out = self.model(**inputs, use_cache=True, logits_to_keep=1)  # the answer slot only
                 first = out.logits[0, -1].float().log_softmax(-1)
                 totals = [float(first[ids[0]]) for ids in continuations]
                 rest = [ids[1:] for ids in continuations]
