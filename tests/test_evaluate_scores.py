@@ -219,3 +219,24 @@ def test_dna_only_baseline_score_is_its_classifier_log_odds(tmp_path):
     assert report["kind"] == "dna_only" and report["metrics"]["ranking"]["n_scored"] == 6
     for row in saved:  # the argmax label and the sign of the log-odds agree
         assert (row["score"] > 0) == (row["generation"] == "Answer: pathogenic")
+
+
+def test_llm_only_baseline_rows_get_an_answer_slot_score(tmp_path):
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    from modeling_bioreason.example import tiny_tokenizer
+    from modeling_bioreason.training.baselines import prepare_text_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    model = Qwen3ForCausalLM(Qwen3Config(vocab_size=len(tokenizer) + 8, hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+                                         head_dim=16))
+    prepare_text_tokenizer(model, tokenizer)
+    model.save_pretrained(tmp_path / "m")
+    tokenizer.save_pretrained(tmp_path / "m")
+    report = evaluate(EvaluationConfig(model=str(tmp_path / "m"), dataset=CLINVAR, split="test", limit=3,
+                                       batch_size=3, max_new_tokens=3, trim_per_side=480,
+                                       output_dir=str(tmp_path / "o")), progress=False)
+    saved = [json.loads(line) for line in (tmp_path / "o" / "predictions.jsonl").read_text().splitlines()]
+    assert report["kind"] == "llm_only" and report["metrics"]["ranking"]["n_scored"] == 3
+    assert all(isinstance(row["score"], float) for row in saved)
