@@ -57,7 +57,7 @@ def test_published_nt_v2_folder_is_a_zero_shot_baseline_matching_a_hand_computat
     config = json.loads((GOLDEN_NT / "config.json").read_text())
     assert "model_type" not in config and "auto_map" in config  # a published InstaDeep folder, upstream code unused
     snv = REF[:20] + ("A" if REF[20] != "A" else "C") + REF[21:]
-    two_tokens = REF[:5] + ("T" if REF[5] != "T" else "G") + REF[6:30] + ("A" if REF[30] != "A" else "C") + REF[31:]
+    two_tokens = REF[:5] + ("T" if REF[5] != "T" else "G") + REF[6:8] + ("A" if REF[8] != "A" else "C") + REF[9:]
     rows = [_row(REF, snv, "Pathogenic; x"), _row(REF, two_tokens, "Benign"), _row(REF, REF[:10] + REF[11:], "Benign"),
             _row(REF, REF, "Pathogenic"), _row(REF[::-1], REF[::-1][:7] + "N" + REF[::-1][8:], "Benign")]
     dataset = _dataset(tmp_path / "ve", rows)
@@ -240,3 +240,12 @@ def test_llm_only_baseline_rows_get_an_answer_slot_score(tmp_path):
     saved = [json.loads(line) for line in (tmp_path / "o" / "predictions.jsonl").read_text().splitlines()]
     assert report["kind"] == "llm_only" and report["metrics"]["ranking"]["n_scored"] == 3
     assert all(isinstance(row["score"], float) for row in saved)
+
+
+def test_fixed_length_windows_around_indels_are_skipped_as_indels():
+    from modeling_bioreason.evaluation.zero_shot import ZeroShotDNAScorer
+
+    scorer = ZeroShotDNAScorer.from_pretrained(GOLDEN_NT)
+    shifted = REF[:20] + REF[21:] + "A"  # a 1-bp deletion in a window kept at the same length
+    scores, reasons = scorer.score_pairs([(REF, shifted), (REF, REF[:20] + "A" + REF[21:] if REF[20] != "A" else REF)])
+    assert reasons[0] == "indel" and scores[0] is None

@@ -10,8 +10,9 @@ the tokens that differ are masked in the *reference* input, one forward pass of 
 so higher = the variant is less likely than the reference = more damaging. Each window is encoded once.
 
 Rows it cannot score are counted by reason and get `score: None` (never a made-up number):
-* `indel`: reference and variant windows differ in length (insertions, deletions, duplications): a masked marginal
-  needs aligned tokens, so indels are skipped;
+* `indel`: reference and variant windows differ in length (insertions, deletions, duplications), or have the same
+  length but differ at more than 6 bases or over more than 12 bp (a fixed-length window around an indel, as in the
+  ClinVar windows, is shifted after the site): a masked marginal needs aligned tokens, so indels are skipped;
 * `token_boundaries_differ`: same length but the 6-mer tokenization shifted (an N introduced or removed);
 * `no_difference`: identical windows.
 Windows longer than the model's context are cropped around the difference, identically for both.
@@ -42,6 +43,10 @@ def is_nt_masked_lm(folder) -> bool:
         return True
     return "model_type" not in config and any("MaskedLM" in a for a in architectures) and (
         Path(folder) / "vocab.txt").is_file()
+
+
+MAX_SUBSTITUTED_BASES = 6  # more differing bases than this, or spread wider than the span below: not a substitution
+MAX_SUBSTITUTION_SPAN = 12
 
 
 class ZeroShotDNAScorer:
@@ -78,6 +83,8 @@ class ZeroShotDNAScorer:
         if reference == variant:
             return "no_difference"
         differ = [i for i, (a, b) in enumerate(zip(reference, variant)) if a != b]
+        if len(differ) > MAX_SUBSTITUTED_BASES or differ[-1] - differ[0] >= MAX_SUBSTITUTION_SPAN:
+            return "indel"  # a fixed-length window around an indel: the sequence after the site is shifted
         span = self.max_tokens * 6 - 12  # bases that surely fit (6-mers; a few single-base tokens near N)
         if len(reference) > span:
             centre = (differ[0] + differ[-1]) // 2
