@@ -249,3 +249,14 @@ def test_fixed_length_windows_around_indels_are_skipped_as_indels():
     shifted = REF[:20] + REF[21:] + "A"  # a 1-bp deletion in a window kept at the same length
     scores, reasons = scorer.score_pairs([(REF, shifted), (REF, REF[:20] + "A" + REF[21:] if REF[20] != "A" else REF)])
     assert reasons[0] == "indel" and scores[0] is None
+
+
+def test_reports_carry_a_zero_shot_baseline_row_beside_the_model(tmp_path):
+    report = evaluate(EvaluationConfig(model="lookup", dataset=CLINVAR, split="test", limit=40,
+                                       zero_shot_baseline=str(GOLDEN_NT), output_dir=str(tmp_path / "o")),
+                      progress=False)
+    zero_shot = report["zero_shot_baseline"]
+    assert zero_shot["ranking"]["n_scored"] + sum(zero_shot["skipped"].values()) == 40
+    assert zero_shot["ranking"]["auroc"] is not None
+    text = (tmp_path / "o" / "report.md").read_text()
+    assert "zero-shot DNA baseline" in text and "lookup baseline" in text

@@ -52,6 +52,9 @@ def write_markdown(report: dict, path: Path) -> None:
     ]
     lookup = report["lookup_baseline"]
     systems = [("model", report["metrics"])] + ([] if lookup.get("unavailable") else [("lookup baseline", lookup)])
+    if report.get("zero_shot_baseline"):
+        systems.append((f"zero-shot DNA baseline (`{report['zero_shot_baseline']['model']}`)",
+                        {"ranking": report["zero_shot_baseline"]["ranking"]}))
     lines += metric_table(task, systems)
     if report.get("skipped"):
         lines += ["", "Rows without a score: " + ", ".join(f"{k}: {v}" for k, v in report["skipped"].items())

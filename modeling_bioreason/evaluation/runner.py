@@ -372,6 +372,15 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     if kind == "zero_shot_dna":
         skipped = dict(Counter(log.rows[i].get("skipped") for i in range(len(rows)) if row_scores[i] is None))
 
+    zero_shot = None
+    if config.zero_shot_baseline and task.has_score:  # each window encoded once; cheap beside generation
+        from .zero_shot import ZeroShotDNAScorer
+
+        scorer = ZeroShotDNAScorer.from_pretrained(config.zero_shot_baseline)
+        zs_scores, zs_reasons = scorer.predict_scores(rows, config.batch_size)
+        zero_shot = {"model": config.zero_shot_baseline,
+                     "ranking": task.metrics(predictions, references, zs_scores)["ranking"],
+                     "skipped": dict(Counter(r for r in zs_reasons if r is not None))}
     rules = ("strict", "paper_lenient") if kind != "zero_shot_dna" else ()
     headline = {rule: task.headline(metrics[rule]) for rule in rules}
     if "ranking" in metrics:
@@ -390,6 +399,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         "command": " ".join(sys.argv),
         "metrics": headline,
         "lookup_baseline": lookup,
+        "zero_shot_baseline": zero_shot,
         "details": {rule: metrics[rule] for rule in rules},
         "skipped": skipped,
         "how_to_read": HOW_TO_READ[task.name],
