@@ -12,12 +12,14 @@ from modeling_bioreason.data.splits import hash_bucket_split, leak_free_kegg_spl
 from modeling_bioreason.data.tasks import check_columns, infer_task, row_to_messages
 
 ROOT = Path(__file__).parent.parent / "hub_cards" / "datasets"
-KEGG, VEP = ROOT / "kegg", ROOT / "variant_effect_clinvar"
-PUBLISHED_SHA256 = {
-    "train": "748073b24ba85b0c2bd7f29232a97b811d3b7a8f655b6a4589a36aa27c87dd2d",
-    "val": "0b4fd81fb6634f61691fbe05a9ecbb7f90d64aa496761ca5a99efa5f8f88cec9",
-    "test": "9e24e2e29c9583d3208bc042a446ac38211ec81478dc5352f72f3cc9054962d7",
-}
+KEGG, VEP, BRCA1 = ROOT / "kegg", ROOT / "variant_effect_clinvar", ROOT / "brca1_sge"
+# md5 of the published wanglab/kegg parquets' rows as `to_csv(index=False)` (the files' sha256 are in the card)
+PUBLISHED_CSV_MD5 = {"train": "9bd86ff7f0c3178af515bfbfcb9168d1", "val": "9ea8caf5553205a048f5062895867faa",
+                     "test": "5d60dc12d994da7a36f8dd02524a1648"}
+# arXiv 2606.16517's network split: train / id_test / ood_test (mims-harvard/bio-mirage build_network_split.py)
+NETWORK_CSV_MD5 = {"train": "067c273308a0bba057a3c44ed24656ee", "val": "37c2708d3db3e82d1ce864253e391e59",
+                   "test": "5edbf42b62d0ae8825382ca1fea39f0c"}
+KEGG_CONFIGS = ("default", "leak_free", "held_out_network", "leak_free_anonymized")
 
 
 @pytest.mark.parametrize(
@@ -25,7 +27,10 @@ PUBLISHED_SHA256 = {
     [
         (KEGG, "default", {"train": 1159, "val": 144, "test": 146}),
         (KEGG, "leak_free", {"train": 1159, "val": 145, "test": 145}),
+        (KEGG, "held_out_network", {"train": 1159, "val": 145, "test": 145}),
+        (KEGG, "leak_free_anonymized", {"train": 1159, "val": 145, "test": 145}),
         (VEP, "default", {"train": 4473, "val": 554, "test": 544}),
+        (BRCA1, "default", {"test": 3893}),
     ],
 )
 def test_every_config_loads_offline_with_its_row_counts(path, config, counts):
@@ -38,9 +43,99 @@ def test_every_config_loads_offline_with_its_row_counts(path, config, counts):
         assert re.search(rf"\b{n:,}\b", card), (config, split, n)
 
 
-def test_default_kegg_config_is_the_published_files_byte_for_byte():
-    for split, digest in PUBLISHED_SHA256.items():
-        assert hashlib.sha256((KEGG / "data" / f"{split}-00000-of-00001.parquet").read_bytes()).hexdigest() == digest
+def test_default_kegg_config_holds_the_published_rows_in_order():
+    from modeling_bioreason.data.build_hub_datasets import network_split_md5
+
+    for split, digest in PUBLISHED_CSV_MD5.items():
+        frame = pd.read_parquet(KEGG / "data" / f"{split}-00000-of-00001.parquet")
+        assert network_split_md5(frame) == digest
+        assert frame["source_row"].tolist() == [f"{split}/{i}" for i in range(len(frame))]
+
+
+def test_all_configs_share_one_schema_and_concatenate():
+    loaded = [datasets.load_dataset(str(KEGG), config, split="test") for config in KEGG_CONFIGS]
+    assert all(part.features == loaded[0].features for part in loaded)
+    assert {feature.dtype for feature in loaded[0].features.values()} == {"string"}
+    assert len(datasets.concatenate_datasets(loaded)) == 146 + 3 * 145
+
+
+@pytest.mark.parametrize("path", [KEGG, VEP, BRCA1])
+def test_cards_dataset_info_matches_the_data(path):
+    import yaml
+
+    meta = yaml.safe_load((path / "README.md").read_text().split("---", 2)[1])
+    infos = {info["config_name"]: info for info in meta["dataset_info"]}
+    assert set(infos) == {config["config_name"] for config in meta["configs"]}
+    for config in meta["configs"]:
+        info = infos[config["config_name"]]
+        for entry in config["data_files"]:
+            part = datasets.Dataset.from_parquet(str(path / entry["path"]))
+            split = next(s for s in info["splits"] if s["name"] == entry["split"])
+            assert split["num_examples"] == len(part)
+            assert [(f["name"], f["dtype"]) for f in info["features"]] == [
+                (name, feature.dtype) for name, feature in part.features.items()]
+    assert meta["bioreason_task"] in ("kegg_disease", "variant_effect")
+
+
+def _network(question: str) -> str:
+    return next(line for line in question.splitlines() if line.startswith("Network Definition of the pathway:"))
+
+
+def test_held_out_network_is_exactly_the_published_network_split():
+    from modeling_bioreason.data.build_hub_datasets import network_split_md5
+
+    splits = _kegg("held_out_network")
+    for split, digest in NETWORK_CSV_MD5.items():
+        assert network_split_md5(splits[split]) == digest, split
+    networks = {s: set(map(_network, f["question"])) for s, f in splits.items()}
+    assert not networks["test"] & networks["train"] and len(networks["test"]) == 9  # OOD: unseen networks
+    assert networks["val"] <= networks["train"]  # ID: networks seen in training
+    assert set(splits["test"]["answer"]) <= set(splits["train"]["answer"])  # every test disease is trained on
+    published = _kegg("data")
+    for split, frame in splits.items():  # source_row points at the identical published row
+        for source, question in zip(frame["source_row"][:20], frame["question"][:20]):
+            name, index = source.split("/")
+            assert published[name]["question"].iloc[int(index)] == question
+
+
+def test_leak_free_anonymized_hides_every_pathway_gene():
+    from modeling_bioreason.data.build_hub_datasets import anonymize_row, pathway_genes
+
+    plain, anonymized = _kegg("leak_free"), _kegg("leak_free_anonymized")
+    for split in plain:
+        a, b = plain[split], anonymized[split]
+        assert a["answer"].tolist() == b["answer"].tolist() and a["source_row"].tolist() == b["source_row"].tolist()
+        assert (a["reference_sequence"] == b["reference_sequence"]).all()
+        for question, new_question, new_reasoning in zip(a["question"], b["question"], b["reasoning"]):
+            for gene in pathway_genes(question):
+                assert not re.search(rf"(?<![A-Za-z0-9]){re.escape(gene)}(?![A-Za-z0-9])", new_question), gene
+            placeholders = re.findall(r"GENE_(\d+)", new_question + new_reasoning)
+            first_seen = list(dict.fromkeys(int(n) for n in placeholders))
+            assert first_seen == list(range(1, len(first_seen) + 1))  # numbered in order of first appearance
+    q, r = anonymize_row("Network: TP53* -> MDM2\nGenes in the pathway: TP53; tumor protein p53 | MDM2; MDM2 proto-oncogene"
+                         "\nWhat does this TP53 allele do?", "TP53 (tumor protein p53) binds MDM2. TP53BP1 is not it.")
+    assert q.startswith("Network: GENE_1* -> GENE_2\nGenes in the pathway: GENE_1; GENE_1 | GENE_2; GENE_2")
+    assert r == "GENE_1 (GENE_1) binds GENE_2. TP53BP1 is not it."
+
+
+def test_brca1_windows_are_centred_on_the_reference_allele():
+    frame = pd.read_parquet(BRCA1 / "data" / "test-00000-of-00001.parquet")
+    assert len(frame) == 3893 and frame["func_class"].value_counts().to_dict() == {"FUNC": 2821, "LOF": 823, "INT": 249}
+    assert (frame["reference_sequence"].str.len() == 1024).all() and (frame["variant_sequence"].str.len() == 1024).all()
+    assert (frame["reference_sequence"].str[512] == frame["reference_allele"]).all()
+    assert (frame["variant_sequence"].str[512] == frame["alternate_allele"]).all()
+    assert (frame["reference_sequence"].str[:512] == frame["variant_sequence"].str[:512]).all()
+    assert (frame["reference_sequence"].str[513:] == frame["variant_sequence"].str[513:]).all()
+    assert frame["reference_sequence"].str.fullmatch("[ACGT]+").all()  # upper-cased soft-masked bases
+    answers = dict(zip(frame["func_class"], frame["answer"]))
+    assert answers == {"LOF": "pathogenic", "FUNC": "benign", "INT": "intermediate"}
+    # neighbouring positions overlap consistently: the same genome under every window
+    by_position = frame.drop_duplicates("position_hg19").set_index("position_hg19")["reference_sequence"]
+    positions = sorted(by_position.index)
+    for left, right in zip(positions[:200], positions[1:201]):
+        shift = right - left
+        if shift < 1024:
+            assert by_position[left][shift:] == by_position[right][:1024 - shift]
 
 
 def _kegg(config):
@@ -62,15 +157,12 @@ def test_leak_free_split_shares_no_question_or_sequence_pair():
 
 def test_leak_free_split_is_deterministic_and_order_independent():
     published = _kegg("data")
-    rows = pd.concat([f.assign(original_split=s, original_index=range(len(f))) for s, f in published.items()],
-                     ignore_index=True)
+    rows = pd.concat(list(published.values()), ignore_index=True)
     committed = _kegg("leak_free")
     for frame in (rows, rows.sample(frac=1.0, random_state=1).reset_index(drop=True)):
         rebuilt = leak_free_kegg_split(frame)
         for split in committed:
-            key = ["original_split", "original_index"]
-            assert sorted(map(tuple, rebuilt[split][key].values.tolist())) == sorted(
-                map(tuple, committed[split][key].values.tolist()))
+            assert sorted(rebuilt[split]["source_row"]) == sorted(committed[split]["source_row"])
 
 
 def test_variant_effect_split_keeps_identical_reference_windows_together():

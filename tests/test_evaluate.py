@@ -47,7 +47,7 @@ def test_report_files_and_contents(uninterrupted):
     out, report = uninterrupted
     assert {"report.json", "report.md", "per_class.png", "predictions.jsonl", "run_config.json"} <= {
         p.name for p in out.iterdir()}
-    assert report["task"] == "kegg" and report["rows"] == 6 and len(report["labels"]) == 37
+    assert report["task"] == "kegg_disease" and report["rows"] == 6 and len(report["labels"]) == 37
     assert set(report["metrics"]) == {"strict", "paper_lenient"}
     assert report["lookup_baseline"]["exact_question_matches"] == 0  # leak-free: no test question in train
     assert report["settings"]["trim_per_side"] == 1024 and report["settings"]["seed"] == 0
@@ -119,7 +119,9 @@ def test_changed_settings_and_bad_datasets_are_refused(model_dir, uninterrupted,
     pd.DataFrame({"question": ["q"], "answer": ["melanoma"], "reference_sequence": ["ACGT"]}).to_parquet(
         bad / "test.parquet")
     with pytest.raises(ValueError, match=r"lacks required column\(s\) \['variant_sequence'\]"):
-        evaluate(_config(model_dir, tmp_path / "x", dataset=str(bad), config="default"), progress=False)
+        evaluate(_config(model_dir, tmp_path / "x", dataset=str(bad), config="default", task="kegg"), progress=False)
+    with pytest.raises(ValueError, match="does not declare its task"):
+        evaluate(_config(model_dir, tmp_path / "y", dataset=str(bad), config="default"), progress=False)
     with pytest.raises(ValueError, match="limit must be >= 1"):
         _config(model_dir, tmp_path, limit=0)
 

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import FIXTURES
 from modeling_bioreason.evaluation import UNPARSEABLE, extract_answer, kegg_metrics, map_to_label, variant_effect_metrics
-from modeling_bioreason.evaluation.answers import paper_clean_gold, paper_kegg_answer
+from modeling_bioreason.evaluation.answers import OTHER, paper_clean_gold, paper_kegg_answer
 from modeling_bioreason.evaluation.baseline import lookup_answers
 
 GOLDEN = json.loads((FIXTURES / "bioreason" / "reward_and_metric_golden.json").read_text())
@@ -62,8 +62,12 @@ def test_kegg_set10_macro_metrics_both_rules():
     for row in expected["per_class"]:
         assert per_class[row["disease"]]["f1"] == pytest.approx(row["f1"])
     strict = result["strict"]
-    assert strict["accuracy"] == pytest.approx(0.4) and strict["unparseable"] == 2
-    assert strict["confusion_matrix"]["columns"][-1] == UNPARSEABLE
+    # with the task's 37 labels a well-formed wrong disease is that disease (a wrong answer), not unparseable;
+    # "Final Answer: ALS" names no label of the set: `other`; no `Answer:` at all: unparseable
+    assert strict["accuracy"] == pytest.approx(0.4) and strict["unparseable"] == 1 and strict["other"] == 1
+    assert result["strict_predictions"][8] == "renal cell carcinoma"
+    assert strict["confusion_matrix"]["columns"][-2:] == [OTHER, UNPARSEABLE]
+    assert sum(map(sum, strict["confusion_matrix"]["counts"])) == len(items)
 
 
 def test_vep_both_rules_match_bioreason():
@@ -121,3 +125,126 @@ def test_lookup_baseline_exact_then_nearest():
     assert answers == ["cancer", "alzheimer"] and how == ["exact", "nearest"]
     with pytest.raises(ValueError, match="non-empty training split"):
         lookup_answers([], [], ["q"])
+
+
+# ----------------------------------------------------------------------------------- the bugs of issue 12, by hand
+VEP_NEGATIONS = {  # answer -> strict prediction (never the opposite of what the text says)
+    "Not pathogenic": "benign", "non-pathogenic": "benign", "Nonpathogenic.": "benign", "not benign": "pathogenic",
+    "Benign, not pathogenic": "benign", "Pathogenic (not benign)": "pathogenic", "likely benign": "benign",
+    "benign or pathogenic": UNPARSEABLE, "uncertain significance": UNPARSEABLE, "Either benign or pathogenic": UNPARSEABLE,
+    "cannot tell if pathogenic": UNPARSEABLE, "No, it is benign": "benign", "It is not likely pathogenic": "benign",
+    "damaging": UNPARSEABLE, "": UNPARSEABLE,
+}
+
+
+@pytest.mark.parametrize("answer", VEP_NEGATIONS)
+def test_vep_negations_and_hedges_map_right_or_to_unparseable(answer):
+    from modeling_bioreason.tasks import get_task
+
+    assert get_task("variant_effect").parse(f"<think>\nx\n</think>\n\nAnswer: {answer}") == VEP_NEGATIONS[answer]
+
+
+def test_unparseable_is_never_a_true_negative_and_counts_sum_to_n():
+    metric = evaluate.load(str(METRICS / "variant_effect"))
+    out = metric.compute(predictions=["...Answer: benign or pathogenic", "...Answer: benign"],
+                         references=["benign", "benign"])
+    assert out["accuracy"] == 0.5 and out["tn"] == 1 and out["unparseable"] == 1
+    result = variant_effect_metrics(["Answer: Not pathogenic", "Answer: non-pathogenic", "Answer: pathogenic",
+                                     "no answer", "Answer: benign"],
+                                    ["Pathogenic; x", "Benign", "Benign", "Pathogenic", "Pathogenic"])
+    strict = result["strict"]
+    assert (strict["tp"], strict["fp"], strict["tn"], strict["fn"], strict["unparseable"]) == (0, 1, 1, 2, 1)
+    assert strict["tp"] + strict["fp"] + strict["tn"] + strict["fn"] + strict["unparseable"] == result["n"] == 5
+    assert strict["recall"] == 0.0 and strict["accuracy"] == pytest.approx(0.2)
+
+
+def test_well_formed_wrong_kegg_disease_is_wrong_not_unparseable():
+    out = evaluate.load(str(METRICS / "kegg_disease")).compute(
+        predictions=["Answer: prion disease", "Answer: gout", "Answer: melanoma or prion disease"],
+        references=["melanoma", "melanoma", "melanoma"])
+    assert (out["accuracy"], out["unparseable"], out["other"]) == (0.0, 1, 1)
+    assert out["strict_details"]["confusion_matrix"]["columns"] == ["melanoma", OTHER, "prion disease", UNPARSEABLE]
+
+
+def test_auroc_and_auprc_match_scikit_learn_with_ties_and_missing_scores():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    gold = ["pathogenic", "benign", "benign", "pathogenic", "benign", "pathogenic", "benign", "Intermediate"]
+    scores = [0.9, 0.1, 0.9, 0.4, 0.4, None, -2.0, 5.0]
+    result = variant_effect_metrics(["Answer: benign"] * len(gold), gold, scores)
+    assert result["excluded"] == 1 and result["n"] == 7
+    ranking = result["ranking"]
+    y = [1, 0, 0, 1, 0, 0]
+    s = [0.9, 0.1, 0.9, 0.4, 0.4, -2.0]
+    assert ranking["n_scored"] == 6 and ranking["auroc"] == pytest.approx(roc_auc_score(y, s))
+    assert ranking["auprc"] == pytest.approx(average_precision_score(y, s))
+    assert variant_effect_metrics(["x"], ["benign"], [0.3])["ranking"]["auroc"] is None  # one class: undefined
+
+
+def test_kegg_label_set_has_one_source():
+    from modeling_bioreason.tasks import get_task
+    from modeling_bioreason.tasks.kegg import LABEL_MAP, kegg_labels
+
+    dataset_copy = Path(__file__).parent.parent / "hub_cards" / "datasets" / "kegg" / "kegg_disease_label_map.json"
+    assert LABEL_MAP.read_bytes() == dataset_copy.read_bytes()
+    assert len(get_task("kegg").labels) == 37 and get_task("kegg").labels == kegg_labels()
+    namespace = {}
+    source = (METRICS / "kegg_disease" / "kegg_disease.py").read_text()
+    start = source.index("KEGG_DISEASES = [")
+    exec(source[start:source.index("]", start) + 1], namespace)  # noqa: S102 - our own literal list
+    assert tuple(namespace["KEGG_DISEASES"]) == kegg_labels()
+
+
+def test_metric_modules_carry_the_library_scoring_byte_for_byte():
+    library = (Path(__file__).parent.parent / "modeling_bioreason" / "tasks" / "scoring.py").read_bytes()
+    for name in ("kegg_disease", "variant_effect"):
+        assert (METRICS / name / "bioreason_scoring.py").read_bytes() == library, (
+            f"{name}/bioreason_scoring.py is stale: run modeling_bioreason.tasks.sync_metric_modules()")
+        requirements = (METRICS / name / "requirements.txt").read_text()
+        assert "bioreason" not in requirements.lower()
+        for source in (METRICS / name).glob("*.py"):
+            assert "modeling_bioreason" not in "".join(
+                line for line in source.read_text().splitlines(True) if line.startswith(("import", "from")))
+
+
+ISOLATED = r'''
+import importlib.abc, json, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("modeling_bioreason", "bioreason_hub_cards"):
+            raise ImportError(f"blocked: {name}")
+sys.meta_path.insert(0, Block())
+import evaluate
+args = json.loads(sys.argv[2])
+print(json.dumps(evaluate.load(sys.argv[1]).compute(**args)))
+'''
+
+
+@pytest.mark.parametrize("name", ["kegg_disease", "variant_effect"])
+def test_metric_modules_run_where_the_package_cannot_be_imported(name, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    folder = shutil.copytree(METRICS / name, tmp_path / name)  # a folder outside the repo, as downloaded
+    if name == "kegg_disease":
+        items = GOLDEN["kegg_set10"]["items"]
+        args = {"predictions": [i["generated_text"] for i in items], "references": [i["gold_answer"] for i in items]}
+        library = kegg_metrics(**args)
+        expected = {"accuracy": library["strict"]["accuracy"], "macro_f1": library["strict"]["macro_f1"],
+                    "paper_lenient_macro_f1": library["paper_lenient"]["macro_f1"]}
+    else:
+        cases = GOLDEN["vep_cases"]
+        args = {"predictions": [c["generated_text"] for c in cases], "references": [c["gold_answer"] for c in cases],
+                "scores": [float(i % 3) for i in range(len(cases))]}
+        library = variant_effect_metrics(**args)
+        expected = {"f1": library["strict"]["f1"], "tn": library["strict"]["tn"],
+                    "paper_lenient_f1": library["paper_lenient"]["f1"], "auroc": library["ranking"]["auroc"]}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    completed = subprocess.run([sys.executable, "-c", ISOLATED, str(folder), json.dumps(args)], cwd=tmp_path,
+                               capture_output=True, text=True, env=env, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    out = json.loads(completed.stdout.strip().splitlines()[-1])
+    for key, value in expected.items():
+        assert out[key] == pytest.approx(value), key

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 
 from .windows import trim_flanks
 
+from ..tasks.scoring import VARIANT_EFFECT_LABELS as VEP_ANSWERS  # noqa: E402 - one label set, owned by the task
+
 REQUIRED_COLUMNS = ("question", "answer", "reference_sequence", "variant_sequence")
 TASKS = ("kegg", "variant_effect")
-VEP_ANSWERS = ("pathogenic", "benign")
 
 
 def check_columns(columns, where: str = "dataset") -> None:
@@ -71,9 +72,21 @@ def row_to_messages(
 
 
 def infer_task(answers) -> str:
-    """`variant_effect` when every answer's label (before any `;`) is pathogenic/benign, else `kegg`."""
-    labels = {str(a).split(";")[0].strip().lower() for a in answers}
-    return "variant_effect" if labels and labels <= set(VEP_ANSWERS) else "kegg"
+    """
+    Deprecated: a task is declared (`--task`, a recipe, the dataset card's `bioreason_task`; see
+    `modeling_bioreason.tasks.task_of_dataset`), not guessed. Kept for training code written before: `variant_effect`
+    when every answer's label (the task's gold rule) is pathogenic/benign, else `kegg`.
+    """
+    from ..tasks.scoring import variant_effect_gold
+
+    def is_vep(answer) -> bool:
+        try:
+            return variant_effect_gold(str(answer)) is not None
+        except ValueError:
+            return False
+
+    answers = list(answers)
+    return "variant_effect" if answers and all(is_vep(a) for a in answers) else "kegg"
 
 
 def load_split(path: str | os.PathLike, config: str = "default", split: str = "test"):

@@ -1,7 +1,8 @@
-"""Evaluation: answer parsing, metrics (strict and paper-lenient), the lookup baseline and the batched runner."""
+"""Evaluation: metrics (strict and paper-lenient, AUROC/AUPRC), the lookup and zero-shot baselines, the runner."""
 
 from .answers import UNPARSEABLE, extract_answer, map_to_label, normalize_answer
 from .config import EvaluationConfig
+from .metrics import kegg_metrics, variant_effect_metrics
 
 __all__ = [
     "UNPARSEABLE",
@@ -12,12 +13,3 @@ __all__ = [
     "normalize_answer",
     "variant_effect_metrics",
 ]
-
-
-def __getattr__(name: str):
-    # Metrics need scikit-learn (the `eval` extra); import them only when asked for.
-    if name in ("kegg_metrics", "variant_effect_metrics"):
-        from . import metrics
-
-        return getattr(metrics, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

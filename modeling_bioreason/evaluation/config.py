@@ -13,6 +13,7 @@ class EvaluationConfig:
     """Settings of one evaluation run; everything but `limit` and `batch_size` must match to resume a run."""
 
     model: str
+    task: str | None = None  # kegg_disease / variant_effect; default: the dataset card's `bioreason_task`
     dataset: str = "hub_cards/datasets/kegg"
     config: str = "default"
     split: str = "test"
@@ -28,6 +29,7 @@ class EvaluationConfig:
     trim_per_side: int = 0  # 0: full windows (BioReason's eval default); 1024: BioReason's flank trim
     enable_thinking: bool = True
     baseline_split: str = "train"
+    zero_shot_baseline: str | None = None  # an NT-v2 masked-LM folder: its zero-shot row beside the model (variant effect)
     device: str = "auto"
 
     def __post_init__(self):
@@ -37,5 +39,5 @@ class EvaluationConfig:
             raise ValueError(f"limit must be >= 1, got {self.limit}.")
 
     def identity(self) -> dict:
-        resumable = {"limit", "batch_size", "output_dir", "device"}
+        resumable = {"limit", "batch_size", "output_dir", "device", "zero_shot_baseline"}  # report-side only
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in resumable}

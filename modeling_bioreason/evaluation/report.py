@@ -5,37 +5,71 @@ from __future__ import annotations
 from pathlib import Path
 
 RULES = {"strict": "strict (answer span → label set)", "paper_lenient": "paper-lenient (BioReason's substring rule)"}
+HOW_TO_READ = {
+    "kegg_disease": "How to read this: strict accuracy is the number to compare; a model that does not beat the lookup "
+                    "baseline (answer of the most similar training question) has not shown that it uses the DNA.",
+    "variant_effect": "How to read this: AUROC/AUPRC rank rows by the per-row score (higher = more pathogenic) and "
+                      "need no threshold; compare them with the zero-shot DNA baseline (NT-v2 masked-marginal LLR). "
+                      "Accuracy/F1 use the parsed answer (unparseable = wrong); n_scored says how many rows had a score.",
+}
 
 
 def _fmt(value) -> str:
+    if value is None:
+        return "–"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def metric_table(task: str, systems: list[tuple[str, dict]]) -> list[str]:
+    """Markdown rows, one per (system, rule): the task's columns; variant effect adds AUROC/AUPRC/n_scored."""
+    kegg = task == "kegg_disease"
+    columns = ["accuracy", "macro_f1", "macro_precision", "macro_recall", "unparseable", "other"] if kegg else [
+        "accuracy", "f1", "precision", "recall", "unparseable"]
+    ranking = [] if kegg else ["auroc", "auprc", "n_scored"]
+    lines = ["| system | rule | " + " | ".join(columns + ranking) + " |",
+             "|---|---|" + "---|" * (len(columns) + len(ranking))]
+    for system, metrics in systems:
+        rank = metrics.get("ranking") or {}
+        rules = [r for r in RULES if r in metrics] or ["ranking"]
+        for rule in rules:
+            values = metrics.get(rule, {})
+            cells = [_fmt(values.get(c)) for c in columns] + [_fmt(rank.get(c)) for c in ranking]
+            lines.append(f"| {system} | {RULES.get(rule, 'score ranking only')} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def write_markdown(report: dict, path: Path) -> None:
-    kegg = report["task"] == "kegg"
-    columns = ["accuracy", "macro_f1", "macro_precision", "macro_recall"] if kegg else [
-        "accuracy", "f1", "precision", "recall"]
+    task = report["task"]
     lines = [
-        f"# {report['task']} evaluation: `{report['model']}`",
+        f"# {task} evaluation: `{report['model']}` ({report.get('kind', 'model')})",
         "",
-        f"Dataset `{report['dataset']}`, config `{report['config']}`, split `{report['split']}`, {report['rows']} rows.",
+        f"Dataset `{report['dataset']}`, config `{report['config']}`, split `{report['split']}`, {report['rows']} rows"
+        + (f" ({report['excluded_from_metrics']} excluded from the metrics: intermediate)"
+           if report.get("excluded_from_metrics") else "") + ".",
         "",
-        "| system | rule | " + " | ".join(columns) + " | unparseable |",
-        "|---|---|" + "---|" * (len(columns) + 1),
+        report.get("how_to_read", ""),
+        "",
     ]
-    for system, metrics in (("model", report["metrics"]), ("lookup baseline", report["lookup_baseline"])):
-        for rule, label in RULES.items():
-            values = metrics[rule]
-            lines.append(f"| {system} | {label} | " + " | ".join(_fmt(values[c]) for c in columns)
-                         + f" | {values['unparseable']} |")
+    lookup = report["lookup_baseline"]
+    systems = [("model", report["metrics"])] + ([] if lookup.get("unavailable") else [("lookup baseline", lookup)])
+    if report.get("zero_shot_baseline"):
+        systems.append((f"zero-shot DNA baseline (`{report['zero_shot_baseline']['model']}`)",
+                        {"ranking": report["zero_shot_baseline"]["ranking"]}))
+    lines += metric_table(task, systems)
+    if report.get("skipped"):
+        lines += ["", "Rows without a score: " + ", ".join(f"{k}: {v}" for k, v in report["skipped"].items())
+                  + " (indels are not scored by the masked-marginal rule)."]
     exact = report["lookup_baseline"]["exact_question_matches"]
-    lines += [
-        "",
-        f"The lookup baseline answers with the answer of the most similar `{report['settings']['baseline_split']}` "
-        f"question; {exact} of {report['rows']} evaluation questions occur verbatim there. A model that does not beat "
-        "it has not shown that it uses the DNA.",
-    ]
-    if kegg:
+    if lookup.get("unavailable"):
+        lines += ["", f"No lookup baseline: the dataset has {lookup['unavailable']} to look answers up in."]
+    else:
+        lines += [
+            "",
+            f"The lookup baseline answers with the answer of the most similar `{report['settings']['baseline_split']}` "
+            f"question; {exact} of {report['rows']} evaluation questions occur verbatim there. A model that does not "
+            "beat it has not shown that it uses the DNA.",
+        ]
+    if task == "kegg_disease" and "strict" in report.get("details", {}):
         lines += ["", "## Per class (strict)", "", "| disease | support | precision | recall | f1 |", "|---|---|---|---|---|"]
         for row in report["details"]["strict"]["per_class"]:
             lines.append(f"| {row['label']} | {row['support']} | {row['precision']:.3f} | {row['recall']:.3f} | "
@@ -49,7 +83,7 @@ def write_per_class_chart(report: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if report["task"] == "kegg":
+    if report["task"] == "kegg_disease" and "strict" in report["details"]:
         strict = {row["label"]: row["f1"] for row in report["details"]["strict"]["per_class"]}
         lenient = {row["label"]: row["f1"] for row in report["details"]["paper_lenient"]["per_class"]}
         labels = list(strict)
@@ -57,9 +91,12 @@ def write_per_class_chart(report: dict, path: Path) -> None:
                   "paper-lenient": [lenient.get(l.replace("'", ""), 0.0) for l in labels]}
         title, ylabel = "KEGG per-class F1", "F1"
     else:
-        labels = ["accuracy", "precision", "recall", "f1"]
-        values = {name: [report["metrics"][rule][k] for k in labels]
-                  for name, rule in (("strict", "strict"), ("paper-lenient", "paper_lenient"))}
+        labels = ["accuracy", "precision", "recall", "f1", "auroc", "auprc"]
+        ranking = report["metrics"].get("ranking") or {}
+        values = {}
+        for name, rule in (("strict", "strict"), ("paper-lenient", "paper_lenient")):
+            metrics = report["metrics"].get(rule, {})
+            values[name] = [(metrics.get(k) if k in metrics else ranking.get(k)) or 0.0 for k in labels]
         title, ylabel = "Variant effect (pathogenic = positive)", "score"
     figure, axis = plt.subplots(figsize=(max(6, 0.45 * len(labels) + 2), 4.5))
     width = 0.4

@@ -2,55 +2,82 @@
 
     bioreason evaluate --model runs/my-model --dataset hub_cards/datasets/kegg --config leak_free --split test
 
-Generation is batched (left padding, KV cache). Each finished row is appended to `predictions.jsonl` at once, so a
-rerun after a kill continues where it stopped without recomputing or duplicating a row. At the end the runner writes
-`report.json` (metrics under both scoring rules, the lookup baseline, settings), `report.md` and `per_class.png`.
+The task is declared (`--task`, or `bioreason_task` in the dataset card), and every row is checked before any work
+starts (errors name the dataset row). Generation is batched (left padding, KV cache). Each finished row is appended
+to `predictions.jsonl` at once with its dataset `index`, a `fingerprint` of its input and (variant effect) its
+`score`, so a rerun after a kill continues where it stopped; a saved row whose input changed is recomputed (said
+so, and listed in the report). At the end the runner writes `report.json` (metrics under both scoring rules,
+AUROC/AUPRC for variant effect, the lookup baseline, settings), `report.md` and `per_class.png`.
+
+`--model` may also be an NT-v2 masked-LM folder: the zero-shot DNA baseline (`zero_shot.py`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
-from ..data.tasks import VEP_ANSWERS, infer_task, load_split, row_to_messages
+from ..data.tasks import load_split
+from ..data.windows import trim_flanks
+from ..tasks import Task, task_of_dataset
+from ..tasks.scoring import answer_prefix
 from .baseline import lookup_answers
 from .config import LOOKUP_MODEL, EvaluationConfig
-from .metrics import kegg_metrics, variant_effect_metrics
-from .report import write_markdown, write_per_class_chart
+from .report import HOW_TO_READ, write_markdown, write_per_class_chart
 
 logger = logging.getLogger(__name__)
 
 
+def row_fingerprint(row: dict) -> str:
+    """A digest of what a prediction depends on in a row (question, answer, both windows): checked on resume."""
+    payload = json.dumps([row.get(k) for k in ("question", "answer", "reference_sequence", "variant_sequence")],
+                         ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+
+
 class PredictionLog:
-    """Append-only JSONL of finished rows, robust to a kill in the middle of a write."""
+    """
+    Append-only JSONL of finished rows, robust to a kill in the middle of a write.
+
+    Only a partly written *last* line (no newline) is cut off; a corrupted line elsewhere (garbage, invalid UTF-8, a
+    row without `index`) is reported with its line number and skipped, never deleting the good rows around it (the
+    row it held is recomputed). A later line for the same index supersedes an earlier one.
+    """
 
     def __init__(self, path: Path):
         self.path = path
         self.rows: dict[int, dict] = {}
+        self.bad_lines: list[int] = []
         if path.exists():
             self._load()
 
     def _load(self) -> None:
         raw = self.path.read_bytes()
-        good = 0
-        for line in raw.splitlines(keepends=True):
+        complete = raw.rfind(b"\n") + 1
+        for number, line in enumerate(raw[:complete].splitlines(), start=1):
+            if not line.strip():
+                continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError:
-                break
-            if not line.endswith(b"\n"):
-                break
+                if not isinstance(row, dict) or not isinstance(row.get("index"), int):
+                    raise ValueError("no integer 'index'")
+            except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                self.bad_lines.append(number)
+                logger.warning("%s line %d is not a prediction row (%s); skipping it, its row will be recomputed.",
+                               self.path, number, str(error)[:80])
+                continue
             self.rows[row["index"]] = row
-            good += len(line)
-        if good < len(raw):
+        if complete < len(raw):
             logger.warning("Dropping a partly written last line of %s (the run was killed mid-write).", self.path)
             with open(self.path, "r+b") as handle:
-                handle.truncate(good)
+                handle.truncate(complete)
 
     def append(self, rows: list[dict]) -> None:
         with open(self.path, "a", encoding="utf-8") as handle:
@@ -86,15 +113,20 @@ def _device_kwargs(device: str) -> dict:
 
 
 class BioReasonPredictor:
-    """Batched generation with a BioReason model (left padding, KV cache)."""
+    """Batched generation with a BioReason model (left padding, KV cache), and the per-row answer-slot score."""
 
-    def __init__(self, model, processor):
-        self.model, self.processor = model, processor
+    kind = "bioreason"
+
+    def __init__(self, model, processor, task: Task | None = None):
+        self.model, self.processor, self.task = model, processor, task
         self.tokenizer = getattr(processor, "tokenizer", processor)  # a processor's text tokenizer, or a tokenizer
+
+    def messages(self, row: dict, config: EvaluationConfig) -> list[dict]:
+        return self.task.messages(row, trim_per_side=config.trim_per_side)
 
     def tokenize(self, rows: list[dict], config: EvaluationConfig):
         return self.processor.apply_chat_template(
-            [row_to_messages(row, trim_per_side=config.trim_per_side) for row in rows], add_generation_prompt=True,
+            [self.messages(row, config) for row in rows], add_generation_prompt=True,
             tokenize=True, return_dict=True, return_tensors="pt", enable_thinking=config.enable_thinking)
 
     def predict(self, rows: list[dict], config: EvaluationConfig) -> list[str]:
@@ -109,26 +141,81 @@ class BioReasonPredictor:
             )
         return self.processor.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
 
+    def _prefix_inputs(self, row: dict, generation: str, config: EvaluationConfig):
+        prompt = self.processor.apply_chat_template([self.messages(row, config)], add_generation_prompt=True,
+                                                    tokenize=False, enable_thinking=config.enable_thinking)[0]
+        dna = [trim_flanks(row[k], config.trim_per_side) for k in ("reference_sequence", "variant_sequence")]
+        return self.processor(text=[prompt + answer_prefix(generation)], dna_sequences=[dna], return_tensors="pt")
+
+    def score(self, rows: list[dict], generations: list[str], config: EvaluationConfig) -> list[float | None]:
+        """
+        log P(" pathogenic") - log P(" benign") as the continuation of the model's own text cut at its answer slot
+        (`answer_prefix`: after its reasoning and `Answer:`). One forward over prompt + reasoning per row (its KV
+        cache is reused for the label tokens, both labels in one small batched step).
+        """
+        import torch
+
+        if not getattr(self.task, "has_score", False):
+            return [None] * len(rows)
+        continuations = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in self.task.continuations]
+        scores = []
+        for row, generation in zip(rows, generations):
+            inputs = self._prefix_inputs(row, generation, config).to(self.model.device)
+            with torch.inference_mode():
+                out = self.model(**inputs, use_cache=True, logits_to_keep=1)  # the answer slot only
+                first = out.logits[0, -1].float().log_softmax(-1)
+                totals = [float(first[ids[0]]) for ids in continuations]
+                rest = [ids[1:] for ids in continuations]
+                if any(rest):
+                    width = max(len(r) for r in rest)
+                    # step t feeds ids[t] and predicts ids[t + 1]; shorter rows are right-padded (causal: unread)
+                    tails = torch.tensor([ids[:-1] + [ids[-1]] * (width + 1 - len(ids)) for ids in continuations],
+                                         device=self.model.device)
+                    cache = out.cache
+                    cache.batch_repeat_interleave(len(continuations))
+                    mask = torch.ones((len(continuations), inputs["attention_mask"].shape[1] + width),
+                                      dtype=inputs["attention_mask"].dtype, device=self.model.device)
+                    step = self.model(input_ids=tails, attention_mask=mask, cache=cache, use_cache=True)
+                    log_probs = step.logits.float().log_softmax(-1)
+                    for k, ids in enumerate(continuations):
+                        totals[k] += sum(float(log_probs[k, t, ids[t + 1]]) for t in range(len(ids) - 1))
+            scores.append(totals[0] - totals[1])
+        return scores
+
 
 class TextLMPredictor(BioReasonPredictor):
     """The LLM-only baseline: a plain causal LM with the sequences written into the prompt as text."""
 
-    def __init__(self, model, tokenizer):
+    kind = "llm_only"
+
+    def __init__(self, model, tokenizer, task: Task | None = None):
         tokenizer.padding_side = "left"
-        super().__init__(model, tokenizer)
+        super().__init__(model, tokenizer, task)
+
+    def messages(self, row: dict, config: EvaluationConfig) -> list[dict]:
+        return self.task.messages(row, trim_per_side=config.trim_per_side, dna_as_text=True)
 
     def tokenize(self, rows: list[dict], config: EvaluationConfig):
-        conversations = [row_to_messages(row, trim_per_side=config.trim_per_side, dna_as_text=True) for row in rows]
-        return self.processor.apply_chat_template(conversations, add_generation_prompt=True, tokenize=True,
-                                                  return_dict=True, return_tensors="pt", padding=True,
+        return self.processor.apply_chat_template([self.messages(row, config) for row in rows],
+                                                  add_generation_prompt=True, tokenize=True, return_dict=True,
+                                                  return_tensors="pt", padding=True,
                                                   enable_thinking=config.enable_thinking)
+
+    def _prefix_inputs(self, row: dict, generation: str, config: EvaluationConfig):
+        prompt = self.processor.apply_chat_template(self.messages(row, config), add_generation_prompt=True,
+                                                    tokenize=False, enable_thinking=config.enable_thinking)
+        return self.processor(prompt + answer_prefix(generation), return_tensors="pt", add_special_tokens=False)
 
 
 class DNAOnlyPredictor:
-    """The DNA-only baseline: a classifier whose prediction is written as `Answer: <label>`."""
+    """The DNA-only baseline: a classifier whose prediction is written as `Answer: <label>`; its score is the
+    classifier's log-odds of pathogenic (variant effect)."""
 
-    def __init__(self, model, tokenizer):
-        self.model, self.tokenizer = model, tokenizer
+    kind = "dna_only"
+
+    def __init__(self, model, tokenizer, task: Task | None = None):
+        self.model, self.tokenizer, self.task = model, tokenizer, task
+        self._logits = {}
 
     def predict(self, rows: list[dict], config: EvaluationConfig) -> list[str]:
         import torch
@@ -139,13 +226,23 @@ class DNAOnlyPredictor:
                                    self.tokenizer.model_max_length)
         batch = collator([{key: row[key] for key in ("reference_sequence", "variant_sequence")} for row in rows])
         with torch.inference_mode():
-            predicted = self.model(**{k: v.to(self.model.device) for k, v in batch.items()}).logits.argmax(-1)
-        return [f"Answer: {self.model.config.id2label[int(i)]}" for i in predicted]
+            logits = self.model(**{k: v.to(self.model.device) for k, v in batch.items()}).logits.float()
+        self._last = logits.log_softmax(-1).cpu()
+        return [f"Answer: {self.model.config.id2label[int(i)]}" for i in logits.argmax(-1)]
+
+    def score(self, rows: list[dict], generations: list[str], config: EvaluationConfig) -> list[float | None]:
+        label2id = self.model.config.label2id
+        if not getattr(self.task, "has_score", False) or not {"pathogenic", "benign"} <= set(label2id):
+            return [None] * len(rows)
+        return [float(lp[label2id["pathogenic"]] - lp[label2id["benign"]]) for lp in self._last]
 
 
-def load_model(model_path: str, device: str = "auto"):
-    """A predictor for a saved folder: BioReason, an LLM-only baseline (plain causal LM) or a DNA-only baseline."""
+def load_model(model_path: str, device: str = "auto", task: Task | None = None):
+    """A predictor for a saved folder: BioReason, an LLM-only baseline (plain causal LM), a DNA-only baseline, or an
+    NT-v2 masked LM (the zero-shot DNA baseline)."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor, AutoTokenizer
+
+    from .zero_shot import ZeroShotDNAScorer, is_nt_masked_lm
 
     config_file = Path(model_path) / "config.json"
     if config_file.exists() and json.loads(config_file.read_text()).get("model_type") == "bioreason_dna_only":
@@ -153,15 +250,31 @@ def load_model(model_path: str, device: str = "auto"):
         from ..dna_only import DNAOnlyClassifier
 
         return DNAOnlyPredictor(DNAOnlyClassifier.from_pretrained(model_path).eval(),
-                                NucleotideTransformerTokenizer.from_pretrained(model_path))
+                                NucleotideTransformerTokenizer.from_pretrained(model_path), task)
+    if is_nt_masked_lm(model_path):
+        return ZeroShotDNAScorer.from_pretrained(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=True, **_device_kwargs(device)).eval()
     if AutoConfig.from_pretrained(model_path, trust_remote_code=True).model_type == "bioreason":
-        return BioReasonPredictor(model, AutoProcessor.from_pretrained(model_path, trust_remote_code=True))
-    return TextLMPredictor(model, AutoTokenizer.from_pretrained(model_path))
+        return BioReasonPredictor(model, AutoProcessor.from_pretrained(model_path, trust_remote_code=True), task)
+    return TextLMPredictor(model, AutoTokenizer.from_pretrained(model_path), task)
 
 
 def _generate(predictor, rows: list[dict], config: EvaluationConfig) -> list[str]:
     return predictor.predict(rows, config)
+
+
+def _check_rows_fingerprints(log: PredictionLog, rows: list[dict]) -> list[int]:
+    """Drop saved rows whose input changed since they were written (or that carry no fingerprint); return them."""
+    stale = [i for i, saved in log.rows.items()
+             if i >= len(rows) or saved.get("fingerprint") != row_fingerprint(rows[i])]
+    stale_in_range = sorted(i for i in stale if i < len(rows))
+    for i in stale:
+        del log.rows[i]
+    if stale_in_range:
+        shown = ", ".join(map(str, stale_in_range[:10])) + (" ..." if len(stale_in_range) > 10 else "")
+        logger.warning("%d saved prediction(s) do not match the dataset's rows any more (rows %s): recomputing them.",
+                       len(stale_in_range), shown)
+    return stale_in_range
 
 
 def evaluate(config: EvaluationConfig, model=None, processor=None, progress: bool = True) -> dict:
@@ -169,71 +282,132 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     Run (or resume) an evaluation and write its report. Returns the report dict.
 
     A loaded `model`/`processor` may be passed instead of loading `config.model`; `config.model == "lookup"` scores
-    the lookup baseline alone.
+    the lookup baseline alone. The task comes from `config.task` or the dataset card (never from the answers).
     """
     import torch
     from tqdm.auto import tqdm
 
     output_dir = Path(config.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    task = task_of_dataset(config.dataset, config.config, config.task)
     dataset = load_split(config.dataset, config.config, config.split)
+    if len(dataset) == 0:
+        raise ValueError(f"Split {config.split!r} of {config.dataset!r} ({config.config}) is empty: nothing to evaluate.")
     if config.limit is not None:
         dataset = dataset.select(range(min(config.limit, len(dataset))))
     rows = dataset.to_list()
-    task = infer_task(dataset["answer"])
+    task.check_rows(rows, f"dataset {config.dataset!r} ({config.config}/{config.split})")
+    import datasets
+
+    has_baseline = config.baseline_split in datasets.get_dataset_split_names(config.dataset, config.config)
+    train_rows = []
+    if has_baseline:  # a test-only benchmark (BRCA1 SGE) has no split to look answers up in
+        train = load_split(config.dataset, config.config, config.baseline_split)
+        train_rows = train.select_columns(["question", "answer"]).to_list()
+        task.check_rows([{**r, "reference_sequence": "N", "variant_sequence": "N"} for r in train_rows],
+                        f"baseline split {config.baseline_split!r} of {config.dataset!r} ({config.config})")
+    elif config.model == LOOKUP_MODEL:
+        raise ValueError(f"{config.dataset!r} ({config.config}) has no {config.baseline_split!r} split for the lookup "
+                         "baseline to look answers up in; pass --baseline-split.")
+
+    output_dir.mkdir(parents=True, exist_ok=True)
     _check_run_config(output_dir, config)
     log = PredictionLog(output_dir / "predictions.jsonl")
+    recomputed = _check_rows_fingerprints(log, rows)
 
-    train = load_split(config.dataset, config.config, config.baseline_split)
-    baseline, how = lookup_answers(train["question"], train["answer"], [row["question"] for row in rows])
+    baseline, how = lookup_answers([r["question"] for r in train_rows], [r["answer"] for r in train_rows],
+                                   [row["question"] for row in rows]) if has_baseline else (None, [])
 
     # Batches of similar prompt length waste less compute on padding; results are keyed by row index.
     pending = sorted((i for i in range(len(rows)) if i not in log.rows), key=lambda i: _prompt_size(rows[i]))
     started = time.perf_counter()
-    if pending and config.model != LOOKUP_MODEL:
-        predictor = BioReasonPredictor(model, processor) if model is not None else load_model(config.model,
-                                                                                                 config.device)
+    kind, skipped, score_seconds = "lookup", {}, 0.0
+    if config.model != LOOKUP_MODEL:
+        if model is not None:
+            predictor = BioReasonPredictor(model, processor, task)
+        elif pending:
+            predictor = load_model(config.model, config.device, task)
+        else:
+            predictor = None
+        kind = predictor.kind if predictor is not None else json.loads(
+            (output_dir / "run_config.json").read_text()).get("kind", "model")
+    if pending and config.model != LOOKUP_MODEL and kind == "zero_shot_dna":
+        if not task.has_score:
+            raise ValueError(f"{config.model!r} is an NT-v2 masked LM (the zero-shot DNA baseline): it scores "
+                             f"variant-effect datasets only, not {task.name!r}.")
+        for start in range(0, len(pending), 256):  # saved in chunks: a killed run resumes
+            chunk = pending[start:start + 256]
+            scores, reasons = predictor.predict_scores([rows[i] for i in chunk], config.batch_size)
+            log.append([{"index": i, "fingerprint": row_fingerprint(rows[i]), "answer": rows[i]["answer"],
+                         "generation": "", "score": s, "skipped": r} for i, s, r in zip(chunk, scores, reasons)])
+    elif pending and config.model != LOOKUP_MODEL:
         bar = tqdm(total=len(rows), initial=len(rows) - len(pending), desc="evaluate", unit="row", disable=not progress)
         for start in range(0, len(pending), config.batch_size):
             batch = pending[start:start + config.batch_size]
             torch.manual_seed(config.seed + min(batch))
-            generations = _generate(predictor, [rows[i] for i in batch], config)
-            log.append([{"index": i, "answer": rows[i]["answer"], "generation": g} for i, g in zip(batch, generations)])
+            batch_rows = [rows[i] for i in batch]
+            generations = _generate(predictor, batch_rows, config)
+            tick = time.perf_counter()
+            scores = predictor.score(batch_rows, generations, config) if task.has_score else [None] * len(batch)
+            score_seconds += time.perf_counter() - tick
+            log.append([{"index": i, "fingerprint": row_fingerprint(rows[i]), "answer": rows[i]["answer"],
+                         "generation": g, "score": s} for i, g, s in zip(batch, generations, scores)])
             bar.update(len(batch))
         bar.close()
     elif pending:
-        log.append([{"index": i, "answer": rows[i]["answer"], "generation": f"Answer: {baseline[i]}"} for i in pending])
+        log.append([{"index": i, "fingerprint": row_fingerprint(rows[i]), "answer": rows[i]["answer"],
+                     "generation": f"Answer: {baseline[i]}", "score": None} for i in pending])
     elapsed = time.perf_counter() - started
+    _remember_kind(output_dir, kind)
 
     predictions = [log.rows[i]["generation"] for i in range(len(rows))]
+    row_scores = [log.rows[i].get("score") for i in range(len(rows))]
     references = [row["answer"] for row in rows]
-    baseline_texts = [f"Answer: {answer}" for answer in baseline]
-    if task == "kegg":
-        full = [load_split(config.dataset, config.config, s)["answer"] for s in _splits(config.dataset, config.config)]
-        labels = sorted({a.strip().lower() for answers in full for a in answers})
-        metrics, baseline_metrics = (kegg_metrics(p, references, labels) for p in (predictions, baseline_texts))
+    metrics = task.metrics(predictions, references, row_scores if task.has_score else None)
+    if has_baseline:
+        baseline_metrics = task.metrics([f"Answer: {answer}" for answer in baseline], references)
+        lookup = {"exact_question_matches": how.count("exact"),
+                  **{rule: task.headline(baseline_metrics[rule]) for rule in ("strict", "paper_lenient")}}
     else:
-        labels = list(VEP_ANSWERS)
-        metrics, baseline_metrics = (variant_effect_metrics(p, references) for p in (predictions, baseline_texts))
+        lookup = {"exact_question_matches": None, "unavailable": f"no {config.baseline_split!r} split"}
+    if kind == "zero_shot_dna":
+        skipped = dict(Counter(log.rows[i].get("skipped") for i in range(len(rows)) if row_scores[i] is None))
 
+    zero_shot = None
+    if config.zero_shot_baseline and task.has_score:  # each window encoded once; cheap beside generation
+        from .zero_shot import ZeroShotDNAScorer
+
+        scorer = ZeroShotDNAScorer.from_pretrained(config.zero_shot_baseline)
+        zs_scores, zs_reasons = scorer.predict_scores(rows, config.batch_size)
+        zero_shot = {"model": config.zero_shot_baseline,
+                     "ranking": task.metrics(predictions, references, zs_scores)["ranking"],
+                     "skipped": dict(Counter(r for r in zs_reasons if r is not None))}
+    rules = ("strict", "paper_lenient") if kind != "zero_shot_dna" else ()
+    headline = {rule: task.headline(metrics[rule]) for rule in rules}
+    if "ranking" in metrics:
+        headline["ranking"] = metrics["ranking"]
     report = {
-        "task": task,
+        "task": task.name,
         "model": config.model,
+        "kind": kind,
         "dataset": config.dataset,
         "config": config.config,
         "split": config.split,
         "rows": len(rows),
-        "labels": labels,
+        "excluded_from_metrics": metrics.get("excluded", 0),
+        "labels": list(task.labels),
         "settings": dataclasses.asdict(config),
         "command": " ".join(sys.argv),
-        "metrics": {rule: _headline(metrics[rule]) for rule in ("strict", "paper_lenient")},
-        "lookup_baseline": {
-            "exact_question_matches": how.count("exact"),
-            **{rule: _headline(baseline_metrics[rule]) for rule in ("strict", "paper_lenient")},
-        },
-        "details": {rule: metrics[rule] for rule in ("strict", "paper_lenient")},
+        "metrics": headline,
+        "lookup_baseline": lookup,
+        "zero_shot_baseline": zero_shot,
+        "details": {rule: metrics[rule] for rule in rules},
+        "skipped": skipped,
+        "how_to_read": HOW_TO_READ[task.name],
         "rows_generated_this_run": len(pending) if config.model != LOOKUP_MODEL else 0,
+        "rows_recomputed_because_input_changed": recomputed,
+        "corrupted_prediction_lines": log.bad_lines,
         "seconds_this_run": round(elapsed, 2),
+        "score_seconds_this_run": round(score_seconds, 2),
     }
     (output_dir / "report.json").write_text(json.dumps(report, indent=2))
     write_markdown(report, output_dir / "report.md")
@@ -241,16 +415,12 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     return report
 
 
+def _remember_kind(output_dir: Path, kind: str) -> None:
+    path = output_dir / "run_config.json"
+    saved = json.loads(path.read_text())
+    if saved.get("kind") != kind:
+        path.write_text(json.dumps({**saved, "kind": kind}, indent=2))
+
+
 def _prompt_size(row: dict) -> int:
     return len(row["question"]) + (len(row["reference_sequence"]) + len(row["variant_sequence"])) // 6
-
-
-def _splits(dataset: str, config: str) -> list[str]:
-    import datasets
-
-    return list(datasets.get_dataset_split_names(dataset, config))
-
-
-def _headline(metrics: dict) -> dict:
-    keys = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "precision", "recall", "f1", "unparseable")
-    return {k: metrics[k] for k in keys if k in metrics}

@@ -1,13 +1,14 @@
 """GRPO rewards with TRL's reward-function signature: `f(completions, answer, **kwargs) -> list[float]`.
 
-Each receives the dataset's `answer` column (one gold answer per completion) and parses completions with the same
-parser as the evaluation metrics. BioReason's original correctness reward zipped the completions with the characters
+The rewards belong to the task objects (`modeling_bioreason.tasks`): `get_task(name).rewards()` returns them bound
+to the task's label set and parser (the same parser as the evaluation metrics). The module-level functions below
+keep the recipe names working. BioReason's original correctness reward zipped the completions with the characters
 of the first answer (`zip(extracted, answer[0])`), so it carried no signal; its format regexes lacked DOTALL, so a
-multi-line thinking block never matched.
+multi-line thinking block never matched; ours is a linear-time scan.
 
 >>> completions = [[{"role": "assistant", "content": "<think>\\nx\\n</think>\\n\\nAnswer: melanoma"}],
 ...                [{"role": "assistant", "content": "<think>\\nx\\n</think>\\n\\nAnswer: prion disease"}]]
->>> correctness_reward(completions, answer=["melanoma", "melanoma"])
+>>> correctness_reward(completions, answer=["melanoma", "melanoma"], task="kegg_disease")
 [1.0, 0.0]
 >>> format_reward(completions, answer=["melanoma", "melanoma"])
 [1.0, 1.0]
@@ -15,56 +16,43 @@ multi-line thinking block never matched.
 
 from __future__ import annotations
 
-import re
+from ..tasks import KeggDiseaseTask, Task, completion_text, get_task
+from ..tasks.scoring import VARIANT_EFFECT_LABELS
 
-from ..data.tasks import VEP_ANSWERS
-from ..evaluation.answers import extract_answer, map_to_label, normalize_answer
-
-# A thinking block (any content, across lines), then a final answer line; DOTALL so "." crosses newlines.
-FORMAT_PATTERN = re.compile(r"^\s*<think>.*?</think>\s*.*?Answer:\s*\S.*$", re.DOTALL)
+__all__ = ["REWARD_FUNCTIONS", "completion_text", "concise_answer_reward", "correctness_reward", "format_reward"]
 
 
-def completion_text(completion) -> str:
-    """The text of one completion, conversational (`[{"role": "assistant", "content": ...}]`) or plain."""
-    if isinstance(completion, list):
-        return "".join(message.get("content") or "" for message in completion if isinstance(message, dict))
-    return completion
+def _kegg_with(labels) -> Task:
+    kegg = KeggDiseaseTask()
+    kegg.labels = tuple(sorted({label.strip().lower() for label in labels} | set(kegg.labels)))
+    return kegg
 
 
-def _gold_label(answer: str) -> str:
-    label = answer.split(";")[0].strip().lower()
-    return label if label in VEP_ANSWERS else answer.strip().lower()
-
-
-def correctness_reward(completions, answer, labels=None, **kwargs) -> list[float]:
+def correctness_reward(completions, answer, labels=None, task=None, **kwargs) -> list[float]:
     """
-    1.0 when the answer span maps to the gold label (the strict evaluation rule), else 0.0. `labels` is the closed
-    label set (KEGG: the 37 diseases); without it, the gold label alone (or pathogenic/benign) is the set.
+    1.0 when the strict parse of a completion is its gold label (the task's rule), else 0.0. Pass `task=` (what
+    `get_task(name).rewards()` does). Without it, `labels` (the closed label set) names the task; with neither,
+    each gold answer's own form decides (a pathogenic/benign label before any `;` is variant effect, anything else
+    a KEGG disease): kept for recipes written before tasks were declared.
     """
+    if task is not None:
+        return get_task(task).correctness_reward(completions, answer)
+    if labels is not None:
+        chosen = get_task("variant_effect") if set(labels) == set(VARIANT_EFFECT_LABELS) else _kegg_with(labels)
+        return chosen.correctness_reward(completions, answer)
     if len(answer) != len(completions):
         raise ValueError(f"{len(completions)} completions but {len(answer)} answers.")
+    variant_effect = get_task("variant_effect")
     rewards = []
     for completion, gold in zip(completions, answer):
-        gold_label = _gold_label(gold)
-        label_set = list(VEP_ANSWERS) if gold_label in VEP_ANSWERS else (labels or [gold_label])
-        predicted = map_to_label(extract_answer(completion_text(completion)), label_set)
-        rewards.append(float(normalize_answer(predicted) == normalize_answer(gold_label)))
+        is_vep = str(gold).split(";", 1)[0].strip().lower() in VARIANT_EFFECT_LABELS
+        chosen = variant_effect if is_vep else _kegg_with([gold])
+        rewards += chosen.correctness_reward([completion], [gold])
     return rewards
 
 
-def format_reward(completions, **kwargs) -> list[float]:
-    """1.0 for a closed thinking block followed by an `Answer:` line, else 0.0."""
-    return [float(bool(FORMAT_PATTERN.match(completion_text(c)))) for c in completions]
-
-
-def concise_answer_reward(completions, max_words: int = 10, **kwargs) -> list[float]:
-    """1.0 when the answer span exists and has at most `max_words` words (BioReason's concise reward), else 0.0."""
-    rewards = []
-    for completion in completions:
-        span = extract_answer(completion_text(completion))
-        rewards.append(float(span is not None and 0 < len(span.split()) <= max_words))
-    return rewards
-
+format_reward = Task.format_reward
+concise_answer_reward = Task.concise_answer_reward
 
 REWARD_FUNCTIONS = {
     "correctness": correctness_reward,
