@@ -51,7 +51,7 @@ def _env_int(name: str, default: int) -> int:
 HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL = "runs/quickstart/sft/final"
 MAX_NEW_TOKENS = _env_int("BIOREASON_MAX_NEW_TOKENS", 800)
-MAX_QUESTION_TOKENS = _env_int("BIOREASON_MAX_QUESTION_TOKENS", 256)
+MAX_QUESTION_TOKENS = _env_int("BIOREASON_MAX_QUESTION_TOKENS", 2048)  # KEGG questions reach 1,115
 MAX_PROMPT_TOKENS = _env_int("BIOREASON_MAX_PROMPT_TOKENS", 0)  # 0: both windows at the model's cap + the question
 MAX_UPLOAD_MB = _env_int("BIOREASON_MAX_UPLOAD_MB", 64)
 MAX_VCF_LINE_CHARS = 1000
