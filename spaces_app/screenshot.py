@@ -114,7 +114,10 @@ def fill(driver, elem_id: str, text: str) -> None:
 
 def open_page(driver, url: str, timeout: float = 60) -> None:
     """Load the Space and wait until its form is on the page."""
-    from selenium.webdriver.support.ui import WebDriverWait
+    try:  # a development tool: the Space itself does not install selenium
+        from selenium.webdriver.support.ui import WebDriverWait
+    except ImportError as error:
+        raise SystemExit("Driving the browser needs selenium: pip install selenium") from error
 
     driver.get(url)
     WebDriverWait(driver, timeout, poll_frequency=0.1).until(
