@@ -70,16 +70,13 @@ def write_model_card(folder: str | os.PathLike, config, **card_metadata: Any) ->
 
 
 def evaluation_section(report: dict) -> str:
-    """Markdown for the card's evaluation section, from an evaluation `report.json`."""
-    kegg = report["task"] == "kegg"
-    columns = ["accuracy", "macro_f1"] if kegg else ["accuracy", "f1"]
+    """Markdown for the card's evaluation section, from an evaluation `report.json` (the report's own table)."""
+    from .evaluation.report import evaluation_table
+
+    columns = ["accuracy", "macro_f1"] if report["task"] == "kegg" else ["accuracy", "f1"]
     lines = [f"`{report['dataset']}` config `{report['config']}`, split `{report['split']}`, {report['rows']} rows, "
              f"greedy decoding, {report['settings']['max_new_tokens']} new tokens.", "",
-             "| system | rule | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
-    for system, metrics in (("this model", report["metrics"]), ("lookup baseline", report["lookup_baseline"])):
-        for rule in ("strict", "paper_lenient"):
-            lines.append(f"| {system} | {rule.replace('_', '-')} | "
-                         + " | ".join(f"{metrics[rule][c]:.3f}" for c in columns) + " |")
+             *evaluation_table(report, columns, unparseable=False)]
     return "\n".join(lines)
 
 

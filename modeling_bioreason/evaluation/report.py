@@ -11,23 +11,40 @@ def _fmt(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def headline_columns(report: dict) -> list[str]:
+    """The metrics a report's table shows: accuracy and (macro) F1, P, R."""
+    if report["task"] == "kegg":
+        return ["accuracy", "macro_f1", "macro_precision", "macro_recall"]
+    return ["accuracy", "f1", "precision", "recall"]
+
+
+def evaluation_table(report: dict, columns: list[str] | None = None, unparseable: bool = True) -> list[str]:
+    """
+    The markdown table of a `report.json`: one row per system (this model, the lookup baseline) and scoring rule.
+    The one renderer for both `report.md` and the model card's evaluation section (which shows fewer `columns`).
+    """
+    columns = columns or headline_columns(report)
+    lines = ["| system | rule | " + " | ".join(columns) + (" | unparseable |" if unparseable else " |"),
+             "|---|---|" + "---|" * (len(columns) + unparseable)]
+    for system, metrics in (("this model", report["metrics"]), ("lookup baseline", report["lookup_baseline"])):
+        for rule in RULES:
+            values = metrics[rule]
+            lines.append(f"| {system} | {rule.replace('_', '-')} | " + " | ".join(_fmt(values.get(c, "–")) for c in columns)
+                         + (f" | {values.get('unparseable', '–')} |" if unparseable else " |"))
+    return lines
+
+
 def write_markdown(report: dict, path: Path) -> None:
     kegg = report["task"] == "kegg"
-    columns = ["accuracy", "macro_f1", "macro_precision", "macro_recall"] if kegg else [
-        "accuracy", "f1", "precision", "recall"]
     lines = [
         f"# {report['task']} evaluation: `{report['model']}`",
         "",
         f"Dataset `{report['dataset']}`, config `{report['config']}`, split `{report['split']}`, {report['rows']} rows.",
         "",
-        "| system | rule | " + " | ".join(columns) + " | unparseable |",
-        "|---|---|" + "---|" * (len(columns) + 1),
+        *evaluation_table(report),
+        "",
+        "Rules: " + "; ".join(f"{rule.replace('_', '-')} = {label}" for rule, label in RULES.items()) + ".",
     ]
-    for system, metrics in (("model", report["metrics"]), ("lookup baseline", report["lookup_baseline"])):
-        for rule, label in RULES.items():
-            values = metrics[rule]
-            lines.append(f"| {system} | {label} | " + " | ".join(_fmt(values[c]) for c in columns)
-                         + f" | {values['unparseable']} |")
     exact = report["lookup_baseline"]["exact_question_matches"]
     lines += [
         "",
