@@ -139,10 +139,18 @@ def _quickstart(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from .hub import push
 
-    result = push(args.kind, args.folder, args.repo_id, private=args.private, revision=args.revision,
-                  dry_run=args.dry_run)
+    try:
+        result = push(args.kind, args.folder, args.repo_id, private=args.private, revision=args.revision,
+                      dry_run=args.dry_run, include=args.include)
+    except ValueError as error:
+        print(f"bioreason push: error: {error}", file=sys.stderr)
+        return 2
     for check in result["checks"]:
         print(f"ok: {check}")
+    for warning in result["warnings"]:
+        print(f"warning: {warning}")
+    for item in result["skipped"]:
+        print(f"left out: {item['path']} ({item['why']})")
     verb = "would upload" if args.dry_run else "uploaded"
     print(f"{verb} {len(result['files'])} files to {result['repo_type']} repo {args.repo_id}"
           + (f" (revision {args.revision})" if args.revision else "") + (" [private]" if args.private else "") + ":")
@@ -219,6 +227,8 @@ def make_parser() -> argparse.ArgumentParser:
     push.add_argument("--private", action="store_true")
     push.add_argument("--revision", help="branch to upload to (created if missing)")
     push.add_argument("--dry-run", action="store_true", help="validate and list the files; upload nothing")
+    push.add_argument("--include", action="append", default=[], metavar="PATH",
+                      help="upload this hidden or credential-like file too (path inside the folder; repeatable)")
     push.set_defaults(func=_push)
 
     convert = commands.add_parser("convert", help="convert an original BioReason checkpoint into this format")

@@ -142,5 +142,30 @@ def convert_checkpoint(
         raise ValueError(f"dna_projection must hold weight {tuple(linear.weight.shape)} and bias; got "
                          f"{ {k: tuple(v.shape) for k, v in projection.items()} }.")
     linear.load_state_dict(projection)
+    _keep_only_our_auto_map(model.config)
     logger.info("Converted %s", checkpoint)
     return model, processor
+
+
+def _keep_only_our_auto_map(config) -> None:
+    """
+    Drop `auto_map` entries that came with the converted parts (an LM folder's or NT-v2's own remote code): the saved
+    folder must point its Auto classes at this package's files only, never run a checkpoint's foreign code.
+    """
+    ours = ("configuration_bioreason.", "modeling_bioreason.", "processing_bioreason.",
+            "configuration_nucleotide_transformer.", "modeling_nucleotide_transformer.",
+            "tokenization_nucleotide_transformer.")
+    for sub_config in (config.text_config, config.dna_config):
+        if getattr(sub_config, "auto_map", None):
+            logger.warning("Dropping the auto_map %s of the converted %s config (foreign remote code).",
+                           sub_config.auto_map, sub_config.model_type)
+            sub_config.auto_map = None
+            del sub_config.auto_map
+    auto_map = getattr(config, "auto_map", None) or {}
+    kept = {key: value for key, value in auto_map.items()
+            if all(str(v).split("--")[-1].startswith(ours) for v in (value if isinstance(value, (list, tuple))
+                                                                         else [value]) if v)}
+    if kept != auto_map:
+        logger.warning("Dropping foreign auto_map entries %s.", {k: v for k, v in auto_map.items() if k not in kept})
+    if auto_map:
+        config.auto_map = kept

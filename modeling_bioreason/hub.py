@@ -188,16 +188,12 @@ def card_for_push(model) -> str:
 
 
 def evaluation_section(report: dict) -> str:
-    """Markdown for the card's evaluation section, from an evaluation `report.json`."""
-    kegg = report["task"] in ("kegg", "kegg_disease")  # the task's name (modeling_bioreason.tasks) or its old alias
-    columns = ["accuracy", "macro_f1"] if kegg else ["accuracy", "f1"]
+    """Markdown for the card's evaluation section, from an evaluation `report.json`: the report's own table."""
+    from .evaluation.report import metric_table, report_systems
+
     lines = [f"`{report['dataset']}` config `{report['config']}`, split `{report['split']}`, {report['rows']} rows, "
              f"greedy decoding, {report['settings']['max_new_tokens']} new tokens.", "",
-             "| system | rule | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
-    for system, metrics in (("this model", report["metrics"]), ("lookup baseline", report["lookup_baseline"])):
-        for rule in (r for r in ("strict", "paper_lenient") if r in metrics):
-            lines.append(f"| {system} | {rule.replace('_', '-')} | "
-                         + " | ".join(f"{metrics[rule][c]:.3f}" for c in columns) + " |")
+             *metric_table(report["task"], report_systems(report))]
     return "\n".join(lines)
 
 
@@ -212,7 +208,26 @@ def save_bioreason(model, processor, folder: str | os.PathLike, **card_metadata:
 
 # --------------------------------------------------------------------------------------------------- pushing
 PUSH_KINDS = {"model": "model", "dataset": "dataset", "metric": "space", "space": "space"}
-NEVER_UPLOADED = ("__pycache__", ".pyc", ".git", ".ipynb_checkpoints", ".DS_Store", ".fai")
+NEVER_UPLOADED = ("__pycache__", ".pyc", ".git", ".ipynb_checkpoints", ".DS_Store", ".fai", ".gzi")
+# Left out unless named with `include=`: files that commonly hold credentials.
+SECRET_NAMES = {".env", ".netrc", ".pypirc", ".npmrc", ".git-credentials", "credentials", "credentials.json",
+                "secrets.json", "secrets.yaml", "secrets.toml", "token", "hf_token", "id_rsa", "id_dsa", "id_ecdsa",
+                "id_ed25519", "service_account.json"}
+SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx")
+# What a repo of each kind uses; other files are uploaded with a warning (they may not belong).
+KIND_SUFFIXES = {
+    "model": (".json", ".safetensors", ".py", ".md", ".txt", ".jinja", ".model", ".tiktoken", ".gitattributes",
+              ".yaml", "LICENSE"),
+    "dataset": (".parquet", ".arrow", ".jsonl", ".json", ".csv", ".tsv", ".md", ".txt", ".yaml", ".gitattributes",
+                "LICENSE"),
+    "metric": (".py", ".md", ".txt", ".json", ".gitattributes", "LICENSE"),
+    "space": (".py", ".md", ".txt", ".json", ".jsonl", ".fa", ".fasta", ".css", ".js", ".png", ".jpg", ".svg",
+              ".yaml", ".gitattributes", "LICENSE"),
+}
+LARGE_FILE_WARNING = 100 * 1024 * 1024
+OUR_DISTRIBUTIONS = {"modeling-bioreason", "modeling_bioreason", "bioreason"}
+OUR_MODULES = {"modeling_bioreason", "bioreason_hub_cards"}
+PROVIDED_BY_SDK = {"gradio": {"gradio", "gradio_client", "spaces"}}  # installed on every Space of that SDK
 
 
 def front_matter(readme: Path) -> dict:
@@ -231,13 +246,199 @@ def front_matter(readme: Path) -> dict:
     return header
 
 
+def plan_upload(kind: str, folder: str | os.PathLike, include: tuple[str, ...] | list[str] = ()) -> dict:
+    """
+    What an upload of `folder` as a `kind` repo sends: `{"files": [Path], "skipped": [(path, why)], "warnings": [str]}`.
+
+    Symbolic links are never followed out of the folder (a link to a file inside it is uploaded as that file), hidden
+    files and files that look like credentials (`.env`, `*.pem`, `id_rsa`, ...) are left out unless `include` names
+    them (paths relative to the folder), caches and FASTA indexes are left out, and files a `kind` repo does not use
+    (or over 100 MB besides weights and data) are uploaded with a warning.
+    """
+    folder = Path(folder)
+    root = folder.resolve()
+    named = {str(Path(p)) for p in include}
+    files, skipped, warnings = [], [], []
+    for directory, subdirectories, names in os.walk(folder, followlinks=False):
+        base = Path(directory)
+        for name in sorted(subdirectories):
+            if (base / name).is_symlink():
+                skipped.append((str((base / name).relative_to(folder)), "link to a folder (not followed)"))
+        subdirectories[:] = sorted(d for d in subdirectories if not (base / d).is_symlink()
+                                   and d not in NEVER_UPLOADED and not d.endswith(NEVER_UPLOADED))
+        for name in sorted(names):
+            path = base / name
+            relative = path.relative_to(folder)
+            rel = str(relative)
+            if any(part in NEVER_UPLOADED or part.endswith(NEVER_UPLOADED) for part in relative.parts):
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root) or not target.is_file():
+                    skipped.append((rel, f"link to {target}, outside the folder (not followed)"))
+                    continue
+            if rel not in named:
+                hidden = [part for part in relative.parts if part.startswith(".")]
+                eval_results = kind == "model" and relative.parts[0] == ".eval_results" and name.endswith(".yaml")
+                if hidden and name != ".gitattributes" and not eval_results:
+                    skipped.append((rel, "hidden file (name it with --include to upload it)"))
+                    continue
+                if name.lower() in SECRET_NAMES or name.lower().endswith(SECRET_SUFFIXES) or name.startswith(".env."):
+                    skipped.append((rel, "may hold credentials (name it with --include to upload it)"))
+                    continue
+            files.append(path)
+            size = path.stat().st_size
+            if not (name.endswith(KIND_SUFFIXES[kind]) or name in KIND_SUFFIXES[kind]):
+                warnings.append(f"{rel} ({size:,} bytes): not a file a {kind} repo uses; is it meant to be uploaded?")
+            elif size > LARGE_FILE_WARNING and not name.endswith((".safetensors", ".parquet", ".arrow")):
+                warnings.append(f"{rel} is {size / 1024 / 1024:,.0f} MB; is it meant to be uploaded?")
+    return {"files": sorted(files), "skipped": sorted(skipped), "warnings": warnings}
+
+
 def files_to_push(folder: Path) -> list[Path]:
-    """The files an upload of `folder` sends (caches, notebooks' checkpoints and pyfaidx indexes are left out)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file()
-                  and not any(part in NEVER_UPLOADED or part.endswith(NEVER_UPLOADED) for part in p.parts))
+    """The files an upload of `folder` (as a model repo) sends; see `plan_upload`."""
+    return plan_upload("model", folder)["files"]
 
 
-def validate_for_push(kind: str, folder: Path) -> list[str]:
+def _requirement_lines(path: Path) -> list[tuple[int, str]]:
+    lines = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            lines.append((number, line))
+    return lines
+
+
+def check_requirements(folder: Path) -> list[str]:
+    """The distributions `requirements.txt` installs; raises naming the line when one is not from a public index."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    path = folder / "requirements.txt"
+    if not path.exists():
+        return []
+    names = []
+    for number, line in _requirement_lines(path):
+        where = f"{path}:{number} ({line!r})"
+        if line.startswith(("-e", "--editable", "-r", "-c", "file:", ".", "/")) or "file://" in line:
+            raise ValueError(f"{where} installs from a local path, which the Hub does not have; require a package "
+                             "published on PyPI.")
+        if line.startswith("-"):
+            continue  # pip options such as --extra-index-url
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement as error:
+            raise ValueError(f"{where} is not a valid requirement: {error}") from error
+        if canonicalize_name(requirement.name) in OUR_DISTRIBUTIONS:
+            raise ValueError(f"{where}: {requirement.name} is not on any public package index (it is this "
+                             "repository); the folder must carry what it needs, or import it from PyPI packages.")
+        if requirement.url and requirement.url.startswith("file:"):
+            raise ValueError(f"{where} installs from a local path, which the Hub does not have.")
+        names.append(canonicalize_name(requirement.name))
+    return names
+
+
+def _installed_closure(names: list[str]) -> set[str]:
+    """`names` and everything they depend on, as installed here (canonical distribution names)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(canonicalize_name(requirement.name))
+    return seen
+
+
+def _imports(path: Path) -> list[tuple[str, int, bool]]:
+    """(top-level module, line, optional) for each absolute import; `optional` inside `try: ... except ImportError`."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    optional_lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+                isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError", "Exception")
+                for h in node.handlers):
+            for inner in node.body:
+                optional_lines.update(range(inner.lineno, (inner.end_lineno or inner.lineno) + 1))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name.split(".")[0], node.lineno, node.lineno in optional_lines) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.module.split(".")[0], node.lineno, node.lineno in optional_lines))
+    return found
+
+
+def check_imports(kind: str, folder: Path, files: list[Path], requirements: list[str], header: dict) -> list[str]:
+    """
+    Check that every Python file of a pushed folder imports only the standard library, its sibling files and what its
+    requirements install (for a model folder: torch and transformers). Raises naming the file, line and module.
+    """
+    import sys
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    provided = {"model": ["torch", "transformers"]}.get(kind, requirements)
+    installs = _installed_closure(list(provided))
+    distributions = metadata.packages_distributions()
+    siblings = {p.stem for p in files if p.suffix == ".py"} | {p.relative_to(folder).parts[0] for p in files}
+    sdk_modules = PROVIDED_BY_SDK.get(header.get("sdk"), set()) if kind in ("space", "metric") else set()
+    checked = 0
+    for path in files:
+        if path.suffix != ".py":
+            continue
+        rel = path.relative_to(folder)
+        try:
+            imports = _imports(path)
+        except SyntaxError as error:
+            raise ValueError(f"{folder}/{rel} does not parse: {error}") from error
+        for module, line, optional in imports:
+            if module in OUR_MODULES:
+                raise ValueError(f"{folder}/{rel}:{line} imports {module}, which the Hub does not install (it is "
+                                 "this package); carry what the file needs inside the folder.")
+            if optional or module in sys.stdlib_module_names or module in siblings or module in sdk_modules:
+                continue
+            owners = {canonicalize_name(d) for d in distributions.get(module, [])} or {canonicalize_name(module)}
+            if not owners & installs:
+                source = "torch and transformers (what a model's remote code may use)" if kind == "model" else \
+                    f"{folder}/requirements.txt ({', '.join(requirements) or 'missing or empty'})"
+                raise ValueError(f"{folder}/{rel}:{line} imports {module}, which {source} does not install; add "
+                                 f"{' or '.join(sorted(owners))} to the requirements, or make the import optional.")
+        checked += 1
+    return [f"{checked} Python files import only the standard library, their siblings and what "
+            + ("torch/transformers install" if kind == "model" else "requirements.txt installs")] if checked else []
+
+
+def check_index(folder: Path) -> str:
+    """Resolve requirements.txt against the package index pip is configured with (network); raises when it fails."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--ignore-installed",
+                             "--no-deps", "-r", str(folder / "requirements.txt")], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ValueError(f"{folder}/requirements.txt does not install from the package index: "
+                         + (result.stderr.strip().splitlines() or ["pip failed"])[-1])
+    return "requirements.txt resolves on the package index"
+
+
+def validate_for_push(kind: str, folder: Path, files: list[Path] | None = None, check_index_online: bool | None = None,
+                      ) -> list[str]:
     """Check that `folder` works as a Hub repo of `kind`; returns what was checked, raises on the first failure."""
     if kind not in PUSH_KINDS:
         raise ValueError(f"kind={kind!r}; expected one of {sorted(PUSH_KINDS)}.")
@@ -245,6 +446,19 @@ def validate_for_push(kind: str, folder: Path) -> list[str]:
         raise ValueError(f"{folder} is not a folder.")
     header = front_matter(folder / "README.md")
     checks = ["README.md YAML header parses"]
+    files = plan_upload(kind, folder)["files"] if files is None else files
+    requirements = check_requirements(folder)
+    if kind in ("space", "metric"):
+        if not (folder / "requirements.txt").exists():
+            raise ValueError(f"{folder} has no requirements.txt: a Space installs only what it lists.")
+        checks.append(f"requirements.txt lists public packages only: {', '.join(requirements)}")
+        if check_index_online is None:
+            check_index_online = os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "") and os.environ.get(
+                "BIOREASON_PUSH_CHECK_INDEX", "1") != "0"
+        checks.append(check_index(folder) if check_index_online else
+                      "requirements.txt index resolution not run (offline; it runs with network unless "
+                      "BIOREASON_PUSH_CHECK_INDEX=0)")
+    checks += check_imports(kind, folder, files, requirements, header)
     if kind == "model":
         from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor
 
@@ -255,6 +469,11 @@ def validate_for_push(kind: str, folder: Path) -> list[str]:
         model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)
         AutoProcessor.from_pretrained(folder, trust_remote_code=True)
         checks.append(f"loads with AutoModelForCausalLM / AutoProcessor ({type(model).__name__})")
+        if header.get("model-index"):
+            from huggingface_hub import ModelCardData
+
+            results = ModelCardData(**header).eval_results or []
+            checks.append(f"model-index parses with huggingface_hub: {len(results)} results")
     elif kind == "dataset":
         import datasets
 
@@ -281,20 +500,24 @@ def validate_for_push(kind: str, folder: Path) -> list[str]:
 
 
 def push(kind: str, folder: str | os.PathLike, repo_id: str, private: bool = False, revision: str | None = None,
-         dry_run: bool = False, token: str | None = None) -> dict:
+         dry_run: bool = False, token: str | None = None, include: tuple[str, ...] | list[str] = ()) -> dict:
     """
-    Validate a model folder, dataset folder, metric module or Space, then upload it with `huggingface_hub`
-    (`create_repo` + `upload_folder`). With `dry_run=True` nothing is sent: the result lists the files and checks.
+    Validate a model folder, dataset folder, metric module or Space, then upload exactly the files `plan_upload` lists
+    (one commit with `huggingface_hub`). With `dry_run=True` nothing is sent: the result lists the files with their
+    sizes, what was skipped and why, warnings and the checks.
     """
     folder = Path(folder)
-    checks = validate_for_push(kind, folder)
-    files = files_to_push(folder)
+    if kind not in PUSH_KINDS:
+        raise ValueError(f"kind={kind!r}; expected one of {sorted(PUSH_KINDS)}.")
+    plan = plan_upload(kind, folder, include)
+    checks = validate_for_push(kind, folder, plan["files"])
     result = {"kind": kind, "repo_id": repo_id, "repo_type": PUSH_KINDS[kind], "private": private,
-              "revision": revision, "checks": checks,
-              "files": [{"path": str(p.relative_to(folder)), "bytes": p.stat().st_size} for p in files]}
+              "revision": revision, "checks": checks, "warnings": plan["warnings"],
+              "skipped": [{"path": path, "why": why} for path, why in plan["skipped"]],
+              "files": [{"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size} for p in plan["files"]]}
     if dry_run:
         return result
-    from huggingface_hub import HfApi
+    from huggingface_hub import CommitOperationAdd, HfApi
 
     api = HfApi(token=token)
     repo_type = PUSH_KINDS[kind]
@@ -302,8 +525,10 @@ def push(kind: str, folder: str | os.PathLike, repo_id: str, private: bool = Fal
                     **({"space_sdk": front_matter(folder / "README.md")["sdk"]} if repo_type == "space" else {}))
     if revision is not None:
         api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
-    commit = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo_type, revision=revision,
-                               allow_patterns=[item["path"] for item in result["files"]],
+    # Exactly the planned files, read through their resolved paths (a link inside the folder sends its target's bytes).
+    operations = [CommitOperationAdd(path_in_repo=p.relative_to(folder).as_posix(), path_or_fileobj=str(p.resolve()))
+                  for p in plan["files"]]
+    commit = api.create_commit(repo_id, operations, repo_type=repo_type, revision=revision,
                                commit_message=f"Upload {kind} with bioreason push")
     result["commit"] = str(commit)
     return result

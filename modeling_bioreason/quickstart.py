@@ -117,6 +117,9 @@ def run_quickstart(output_dir: str = "runs/quickstart", datasets_dir: str = "hub
             evaluation=evaluation_section(report),
             limitations=["Tiny CPU fine-tune: expect near-chance answers; the DNA encoder has random weights."],
         )
+        from .hub_results import add_results_to_folder  # model-index + .eval_results/ from the report
+
+        add_results_to_folder(final, [report], model_name="bioreason-quickstart")
 
     def ask():
         from .data.windows import trim_flanks

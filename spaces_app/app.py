@@ -2,151 +2,348 @@
 
     BIOREASON_MODEL=runs/quickstart/sft/final python spaces_app/app.py        # or --model <folder or Hub id>
 
-The model loads only through `AutoModelForCausalLM` / `AutoProcessor` with `trust_remote_code=True`, so the Space
-exercises the same remote code a Hub user gets. Inputs: a reference and a variant window (pasted, or a FASTA file with
-the two records), or a VCF line plus a reference FASTA (the package's window builder splices the allele in), and a
-question. The reasoning streams into a collapsible block; the final answer is shown on its own.
+Sealed: this folder imports only what its `requirements.txt` installs (gradio, torch, transformers, pysam) and its own
+files (`genome.py`, the window builder; `examples/`). The model is the one the Space's owner configures
+(`BIOREASON_MODEL`, optionally pinned with `BIOREASON_MODEL_REVISION`); it loads through `AutoModelForCausalLM` /
+`AutoProcessor` with `trust_remote_code=True`, so the Space runs that model's own code and no other: nothing a visitor
+sends chooses what is loaded.
+
+Inputs: a reference and a variant window (pasted, or a FASTA file with the two records), or a VCF line plus a reference
+FASTA (the window builder splices the allele in), and a question. The reasoning streams into a collapsible block; the
+final answer is shown on its own. Every input is capped (question and prompt in tokens, DNA in bases, uploads in
+bytes) and generation stops when the visitor goes away, so one visitor cannot stall the others.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gzip
+import json
 import os
+import re
 import threading
-from importlib.resources import files
+from pathlib import Path
 
 import gradio as gr
 import torch
-from transformers import AutoModelForCausalLM, AutoProcessor, TextIteratorStreamer
+from transformers import AutoModelForCausalLM, AutoProcessor, StoppingCriteria, TextIteratorStreamer
 
-from modeling_bioreason.data.genome import parse_vcf_line, variant_windows
-from modeling_bioreason.data.windows import trim_flanks
-from modeling_bioreason.example import load_example_rows
-from modeling_bioreason.processing_bioreason import normalize_dna_sequence, split_reasoning
+try:  # imported as `spaces_app.app` (tests) or run as `python app.py` (the Space)
+    from .genome import parse_vcf_line, variant_windows
+except ImportError:
+    from genome import parse_vcf_line, variant_windows
 
-try:  # ZeroGPU on Hugging Face Spaces; a no-op elsewhere
+try:  # ZeroGPU on Hugging Face Spaces: a GPU is attached only while a decorated function runs
     import spaces
 
-    gpu = spaces.GPU
+    def gpu(duration: int):
+        return spaces.GPU(duration=duration)
 except ImportError:
-    def gpu(function):
-        return function
+    def gpu(duration: int):
+        return lambda function: function
 
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL = "runs/quickstart/sft/final"
-MAX_NEW_TOKENS = int(os.environ.get("BIOREASON_MAX_NEW_TOKENS", "800"))
-CENTER_BP = int(os.environ.get("BIOREASON_CENTER_BP", "0"))  # 0: use whole windows
-FASTA_EXAMPLE = str(files("modeling_bioreason").joinpath("example_data", "hg38_chr22_32000000_32300000.fa"))
-VEP_QUESTION = ("Mutation context: the first sequence is the reference window, the second carries the variant. "
-                "Determine if this variant is likely to be benign or pathogenic.")
+MAX_NEW_TOKENS = _env_int("BIOREASON_MAX_NEW_TOKENS", 800)
+MAX_QUESTION_TOKENS = _env_int("BIOREASON_MAX_QUESTION_TOKENS", 2048)  # KEGG questions reach 1,115
+MAX_PROMPT_TOKENS = _env_int("BIOREASON_MAX_PROMPT_TOKENS", 0)  # 0: both windows at the model's cap + the question
+MAX_UPLOAD_MB = _env_int("BIOREASON_MAX_UPLOAD_MB", 64)
+MAX_VCF_LINE_CHARS = 1000
+MAX_FLANK = 5000
+GPU_DURATION = _env_int("BIOREASON_GPU_SECONDS", 120)
+QUEUE_SIZE = _env_int("BIOREASON_QUEUE_SIZE", 16)
+CENTER_BP = _env_int("BIOREASON_CENTER_BP", 0)  # 0: use whole windows
+FASTA_EXAMPLE = str(HERE / "examples" / "hg38_chr22_32000000_32300000.fa")
+IUPAC_AMBIGUITY = "RYSWKMBDHV"
+GENERATION_THREAD = "bioreason-generate"
 
 
 def central(sequence: str, center_bp: int) -> str:
     """The central `center_bp` bases of a window (all of it when 0 or shorter)."""
     if center_bp <= 0 or len(sequence) <= center_bp:
         return sequence
-    return trim_flanks(sequence, (len(sequence) - center_bp) // 2)
+    start = (len(sequence) - center_bp) // 2
+    return sequence[start:start + center_bp]
+
+
+def final_answer(text: str) -> tuple[str, str | None]:
+    """`(reasoning, answer)` of a completion: the answer is what follows the last `Answer:` after `</think>`, or None."""
+    reasoning, rest = ("", text) if "</think>" not in text else text.split("</think>", 1)
+    reasoning = reasoning.split("<think>", 1)[-1].strip()
+    if "Answer:" not in rest:
+        return reasoning, None
+    return reasoning, rest.rsplit("Answer:", 1)[1].strip()
+
+
+def load_examples() -> list[list]:
+    rows = json.loads((HERE / "examples" / "examples.json").read_text(encoding="utf-8"))
+    return [["Paste sequences", central(r["reference"], CENTER_BP), central(r["variant"], CENTER_BP), r["question"]]
+            for r in rows]
+
+
+class StopOnEvent(StoppingCriteria):
+    """Stops generation once `event` is set: the request that started it ended (finished, cancelled, disconnected)."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs) -> torch.BoolTensor:
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+_LOADED: dict = {}  # the one model this Space serves, loaded once: {"model": ..., "tokenizer": ...}
+
+
+@gpu(duration=GPU_DURATION)
+def generate_stream(inputs: dict, max_new_tokens: int):
+    """Yield the completion's text as it is generated; generation stops as soon as the caller stops iterating."""
+    model, tokenizer = _LOADED["model"], _LOADED["tokenizer"]
+    inputs = {key: value.to(model.device) for key, value in inputs.items()}
+    stop, failure = threading.Event(), []
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+    def run():
+        try:
+            with torch.inference_mode():
+                model.generate(**inputs, streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False,
+                               stopping_criteria=[StopOnEvent(stop)])
+        except Exception as error:  # reported to the visitor below; the streamer must still end
+            failure.append(error)
+            streamer.end()
+
+    thread = threading.Thread(target=run, name=GENERATION_THREAD, daemon=True)
+    thread.start()
+    try:
+        yield from streamer
+    finally:  # also on GeneratorExit: gradio closes the generator when the visitor cancels or disconnects
+        stop.set()
+        thread.join(timeout=60)
+    if failure:
+        raise gr.Error(f"Generation failed: {type(failure[0]).__name__}: {failure[0]}")
 
 
 class BioReasonDemo:
-    """Loads a model once and answers questions about variants, streaming the reasoning."""
+    """Loads the configured model once (bf16 on CUDA, fp32 on CPU) and answers questions about variants."""
 
-    def __init__(self, model_path: str):
+    def __init__(self, model_path: str, revision: str | None = None):
         use_cuda = torch.cuda.is_available()
         self.model = AutoModelForCausalLM.from_pretrained(
-            model_path, trust_remote_code=True, dtype=torch.bfloat16 if use_cuda else torch.float32,
-            device_map="auto" if use_cuda else None,
-        ).eval()
-        self.processor = AutoProcessor.from_pretrained(model_path, trust_remote_code=True)
-        max_tokens = self.processor.max_dna_tokens or self.processor.dna_tokenizer.model_max_length
-        self.max_bp = (max_tokens - 1) * 6  # 6-mers after <cls>
+            model_path, revision=revision, trust_remote_code=True, dtype=torch.bfloat16 if use_cuda else torch.float32,
+        ).to("cuda" if use_cuda else "cpu").eval()
+        self.processor = AutoProcessor.from_pretrained(model_path, revision=revision, trust_remote_code=True)
+        self.tokenizer = self.processor.tokenizer
+        _LOADED.update(model=self.model, tokenizer=self.tokenizer)
+        self.max_dna_tokens = self.processor.max_dna_tokens or self.processor.dna_tokenizer.model_max_length
+        self.max_bp = (self.max_dna_tokens - 1) * 6  # 6-mers after <cls>
+        self.max_prompt_tokens = MAX_PROMPT_TOKENS or 2 * self.max_dna_tokens + MAX_QUESTION_TOKENS + 128
+        # Tokens of the prompt format (<|dna_pad|>, <|im_start|>, ...): typed into a question they would corrupt it.
+        self.reserved = sorted({token.content for token in self.tokenizer.added_tokens_decoder.values() if token.special}
+                               | set(self.tokenizer.all_special_tokens), key=len, reverse=True)
         self.model_path = model_path
 
     # ----------------------------------------------------------------------------------------------- inputs
+    def check_question(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise gr.Error("Ask a question about the variant.")
+        cap = f"this Space accepts at most {MAX_QUESTION_TOKENS} tokens"
+        if len(question) > 16 * MAX_QUESTION_TOKENS:  # refused before tokenizing: no token is shorter than a character
+            raise gr.Error(f"The question has {len(question):,} characters; {cap}. Shorten it.")
+        for token in self.reserved:
+            if token in question:
+                raise gr.Error(f"The question contains {token!r}, a token reserved for the model's prompt format; "
+                               "remove it (the DNA goes in the sequence fields).")
+        tokens = len(self.tokenizer(question, add_special_tokens=False)["input_ids"])
+        if tokens > MAX_QUESTION_TOKENS:
+            raise gr.Error(f"The question is {tokens:,} tokens long; {cap}. Shorten it.")
+        return question
+
     def check_sequence(self, name: str, sequence: str) -> str:
-        if not sequence or not sequence.strip():
-            raise gr.Error(f"The {name} sequence is empty: paste the bases or upload a FASTA file.")
-        try:
-            sequence = normalize_dna_sequence(sequence.replace("\r", ""), iupac="to_n")
-        except ValueError as error:
-            raise gr.Error(f"{name.capitalize()} sequence: {error}") from error
+        sequence = (sequence or "").strip().replace("\r", "")
+        if not sequence:
+            raise gr.Error(f"The {name} window is empty: paste the bases or upload a FASTA file.")
+        cap = f"this model accepts at most {self.max_bp:,} bp ({self.max_dna_tokens:,} DNA tokens) per window"
+        if len(sequence) > 2 * self.max_bp:  # refused before scanning it
+            raise gr.Error(f"The {name} window has {len(sequence):,} characters; {cap}. Trim it around the variant.")
+        if sequence.startswith(">"):
+            raise gr.Error(f"The {name} window starts with a FASTA header ({sequence.splitlines()[0][:40]!r}): paste "
+                           "the bases only, or choose 'FASTA file'.")
+        sequence = re.sub(f"[{IUPAC_AMBIGUITY}]", "N", sequence.upper())
+        bad = re.search(r"[^ACGTN]", sequence)
+        if bad:
+            what = "whitespace" if bad.group().isspace() else f"invalid character {bad.group()!r}"
+            raise gr.Error(f"The {name} window has {what} at position {bad.start() + 1:,}; allowed: A, C, G, T, N "
+                           "(IUPAC ambiguity codes are read as N).")
         if len(sequence) > self.max_bp:
-            raise gr.Error(f"The {name} sequence has {len(sequence):,} bp; this model accepts at most "
-                           f"{self.max_bp:,} bp per sequence. Trim it around the variant.")
+            raise gr.Error(f"The {name} window has {len(sequence):,} bp; {cap}. Trim it around the variant.")
+        if set(sequence) == {"N"}:
+            raise gr.Error(f"The {name} window is all N ({len(sequence):,} unknown bases): there is no sequence to "
+                           "read. Give the window's real bases.")
         return sequence
 
     @staticmethod
-    def read_fasta_pair(path: str) -> tuple[str, str]:
-        import pyfaidx
+    def check_upload(path: str, what: str) -> None:
+        size = os.path.getsize(path)
+        if size > MAX_UPLOAD_MB * 1024 * 1024:
+            raise gr.Error(f"The {what} is {size / 1024 / 1024:.1f} MB; this Space accepts at most {MAX_UPLOAD_MB} MB.")
 
+    def read_fasta_pair(self, path: str) -> tuple[str, str]:
+        self.check_upload(path, "FASTA file")
+        with open(path, "rb") as handle:
+            compressed = handle.read(2) == b"\x1f\x8b"
         try:
-            with pyfaidx.Fasta(path, sequence_always_upper=True, as_raw=True) as fasta:
-                records = [str(fasta[name][:]) for name in fasta.keys()]
-        except Exception as error:  # pyfaidx raises several types on malformed files
+            with (gzip.open(path, "rt") if compressed else open(path, encoding="utf-8")) as handle:
+                text = handle.read(4 * self.max_bp + 10_000)
+                if handle.read(1):
+                    raise gr.Error(f"The FASTA file holds more than two windows of at most {self.max_bp:,} bp.")
+        except (OSError, UnicodeDecodeError, EOFError) as error:
             raise gr.Error(f"Could not read the FASTA file: {error}") from error
+        records, current = [], None
+        for line in text.splitlines():
+            if line.startswith(">"):
+                current = []
+                records.append(current)
+            elif line.strip():
+                if current is None:
+                    raise gr.Error("The FASTA file does not start with a '>' header line.")
+                current.append(line.strip())
         if len(records) != 2:
             raise gr.Error(f"The FASTA file must hold exactly two records (reference, then variant); it has "
                            f"{len(records)}.")
-        return records[0], records[1]
+        return "".join(records[0]), "".join(records[1])
 
-    @staticmethod
-    def windows_from_vcf(vcf_line: str, fasta_path: str | None, flank: int) -> tuple[str, str]:
+    def windows_from_vcf(self, vcf_line: str, fasta_path: str | None, flank) -> tuple[str, str]:
+        vcf_line = (vcf_line or "").strip()
+        if not vcf_line:
+            raise gr.Error("Give a VCF line: CHROM POS ID REF ALT.")
+        if len(vcf_line) > MAX_VCF_LINE_CHARS:
+            raise gr.Error(f"The VCF line has {len(vcf_line):,} characters; at most {MAX_VCF_LINE_CHARS} are accepted.")
         if not fasta_path:
             raise gr.Error("Upload the reference FASTA that the VCF line's coordinates refer to.")
+        self.check_upload(fasta_path, "reference FASTA")
+        if flank is None or not 0 <= int(flank) <= MAX_FLANK:
+            raise gr.Error(f"Bases on each side of the variant must be between 0 and {MAX_FLANK}; got {flank}.")
+        indexes = [fasta_path + suffix for suffix in (".fai", ".gzi")]
+        existing = {path for path in indexes if os.path.exists(path)}
         try:
             variants = parse_vcf_line(vcf_line)
-            window = variant_windows(fasta_path, variants[:1], int(flank))[0]
+            if len(variants) > 1:
+                raise gr.Error(f"The VCF line has {len(variants)} ALT alleles ({', '.join(v.alt for v in variants)}); "
+                               "the Space explains one variant at a time: give one ALT per line, e.g. "
+                               f"'{variants[0].chrom} {variants[0].pos} . {variants[0].ref} {variants[0].alt}'.")
+            window = variant_windows(fasta_path, variants, int(flank))[0]
+        except gr.Error:
+            raise
         except ValueError as error:
             raise gr.Error(str(error)) from error
+        finally:  # the index built for an upload goes with it
+            for path in set(indexes) - existing:
+                if os.path.exists(path):
+                    os.remove(path)
         return window.reference_sequence, window.variant_sequence
 
-    # ----------------------------------------------------------------------------------------------- answering
-    @gpu
-    def respond(self, source: str, reference: str, variant: str, fasta_file, vcf_line: str, vcf_fasta, flank: float,
-                question: str, center_bp: float):
-        """Stream `(chat history, answer markdown)` for one question."""
-        if not question or not question.strip():
-            raise gr.Error("Ask a question about the variant.")
+    def prepare(self, source, reference, variant, fasta_file, vcf_line, vcf_fasta, flank, question, center_bp):
+        """Validated model inputs and the question as shown; every problem is a `gr.Error` naming it."""
+        question = self.check_question(question)
         if source == "FASTA file":
             if fasta_file is None:
                 raise gr.Error("Upload a FASTA file with the reference and the variant window.")
             reference, variant = self.read_fasta_pair(fasta_file)
         elif source == "VCF line + reference FASTA":
             reference, variant = self.windows_from_vcf(vcf_line, vcf_fasta, flank)
-        reference = central(self.check_sequence("reference", reference), int(center_bp or 0))
-        variant = central(self.check_sequence("variant", variant), int(center_bp or 0))
+        elif source != "Paste sequences":
+            raise gr.Error(f"Unknown DNA input {source!r}: choose 'Paste sequences', 'FASTA file' or "
+                           "'VCF line + reference FASTA'.")
+        center_bp = int(center_bp or 0)
+        if center_bp < 0:
+            raise gr.Error(f"The central N bp must be 0 (whole window) or more; got {center_bp}.")
+        reference = central(self.check_sequence("reference", reference), center_bp)
+        variant = central(self.check_sequence("variant", variant), center_bp)
         messages = [{"role": "user", "content": [
             {"type": "dna", "sequence": reference}, {"type": "dna", "sequence": variant},
-            {"type": "text", "text": question.strip()},
+            {"type": "text", "text": question},
         ]}]
-        inputs = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
-                                                    return_dict=True, return_tensors="pt").to(self.model.device)
-        streamer = TextIteratorStreamer(self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        thread = threading.Thread(target=self.model.generate, kwargs=dict(
-            **inputs, streamer=streamer, max_new_tokens=MAX_NEW_TOKENS, do_sample=False))
-        thread.start()
-        shown_question = f"{question.strip()}\n\n*(reference {len(reference):,} bp, variant {len(variant):,} bp)*"
-        text = ""
-        for piece in streamer:
-            text += piece
-            shown = text if text.strip() else "…"  # an empty message would not be shown at all
-            yield [{"role": "user", "content": shown_question}, {"role": "assistant", "content": shown}], ""
-        thread.join()
-        answer = split_reasoning(text)["answer"]
-        final = answer.split("Answer:")[-1].strip() if "Answer:" in answer else answer
+        try:
+            inputs = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                        return_dict=True, return_tensors="pt")
+        except ValueError as error:
+            raise gr.Error(f"The model's processor refused the input: {error}") from error
+        length = inputs["input_ids"].shape[1]
+        if length > self.max_prompt_tokens:
+            raise gr.Error(f"The prompt is {length:,} tokens (question and both windows); this Space accepts at most "
+                           f"{self.max_prompt_tokens:,}. Use fewer bases (e.g. the central N bp setting).")
+        shown = f"{question}\n\n*(reference {len(reference):,} bp, variant {len(variant):,} bp)*"
+        return dict(inputs), shown
+
+    # ----------------------------------------------------------------------------------------------- answering
+    def respond(self, source: str, reference: str, variant: str, fasta_file, vcf_line: str, vcf_fasta, flank: float,
+                question: str, center_bp: float):
+        """
+        Ask the BioReason model about one genetic variant and stream its reasoning, then its answer.
+
+        Args:
+            source: where the DNA comes from: "Paste sequences", "FASTA file" or "VCF line + reference FASTA".
+            reference: the reference DNA window (A/C/G/T/N), for "Paste sequences".
+            variant: the same window carrying the alternate allele, for "Paste sequences".
+            fasta_file: a FASTA file with two records (reference, then variant), for "FASTA file".
+            vcf_line: one VCF data line "CHROM POS ID REF ALT" with a single ALT, for "VCF line + reference FASTA".
+            vcf_fasta: the reference FASTA (plain or bgzip) the VCF line's coordinates refer to.
+            flank: bases on each side of the variant when building windows from the VCF line.
+            question: the question about the variant, e.g. "What disease does this variant contribute to?".
+            center_bp: use only the central N bases of each window (0 = whole window).
+
+        Returns:
+            The chat (question, then the model's streamed reasoning) and the final answer as markdown.
+        """
+        inputs, shown_question = self.prepare(source, reference, variant, fasta_file, vcf_line, vcf_fasta, flank,
+                                              question, center_bp)
+        text, budget = "", MAX_NEW_TOKENS
+        # closing(): when gradio closes this generator (cancel, disconnect), the generation is closed, so it stops.
+        with contextlib.closing(generate_stream(inputs, budget)) as pieces:
+            for piece in pieces:
+                text += piece
+                shown = text if text.strip() else "…"  # an empty message would not be shown at all
+                yield [{"role": "user", "content": shown_question}, {"role": "assistant", "content": shown}], ""
+        _, answer = final_answer(text)
+        if answer:
+            answer_md = f"### Answer\n**{answer}**"
+        elif answer is None:
+            answer_md = (f"### No answer\nThe model wrote no `Answer:` line (it may have used up its {budget} new "
+                         "tokens); its full text is in the reasoning panel.")
+        else:
+            answer_md = "### No answer\nThe model wrote `Answer:` with nothing after it."
         shown = text if text.strip() else "(the model produced no text)"
-        yield ([{"role": "user", "content": shown_question}, {"role": "assistant", "content": shown}],
-               f"### Answer\n**{final or '(no answer produced)'}**")
+        yield [{"role": "user", "content": shown_question}, {"role": "assistant", "content": shown}], answer_md
 
+    def explain_variant(self, reference: str, variant: str, question: str) -> dict:
+        """
+        Ask the BioReason model whether and how a DNA variant matters; returns its reasoning and its answer.
 
-def examples() -> list[list]:
-    kegg = [["Paste sequences", central(r["reference_sequence"], CENTER_BP or 4001),
-             central(r["variant_sequence"], CENTER_BP or 4001), r["question"]] for r in load_example_rows("kegg")[:3]]
-    clinvar = [["Paste sequences", r["ref"], r["alt"], VEP_QUESTION] for r in load_example_rows("clinvar")[:2]]
-    return kegg + clinvar
+        Args:
+            reference: the reference DNA window around the variant (A/C/G/T/N, e.g. 4,001 bp centred on it).
+            variant: the same window carrying the alternate allele.
+            question: the question, e.g. "What disease does this variant contribute to?" or "Is this variant benign
+                or pathogenic?".
+
+        Returns:
+            {"reasoning": the model's step-by-step reasoning, "answer": its final answer, or null when it gave none}.
+        """
+        text = ""
+        for chat, _ in self.respond("Paste sequences", reference, variant, None, "", None, 0, question, CENTER_BP):
+            text = chat[-1]["content"]
+        reasoning, answer = final_answer(text)
+        return {"reasoning": reasoning, "answer": answer}
 
 
 def build_demo(demo_model: BioReasonDemo) -> gr.Blocks:
-    with gr.Blocks(title="BioReason") as demo:
+    # Uploads are deleted an hour after they arrive (checked every 10 minutes) and when the server restarts.
+    with gr.Blocks(title="BioReason", delete_cache=(600, 3600)) as demo:
         gr.Markdown(
             "# BioReason: reasoning about genetic variants\n"
             "A DNA foundation model reads the reference and the variant window; a language model reasons about them "
@@ -158,43 +355,69 @@ def build_demo(demo_model: BioReasonDemo) -> gr.Blocks:
                                   value="Paste sequences", label="DNA input")
                 with gr.Group(visible=True) as paste_group:
                     reference = gr.Textbox(label="Reference window", lines=4, max_lines=8,
+                                           max_length=2 * demo_model.max_bp, elem_id="reference",
                                            placeholder="ACGT... (the window around the variant, reference allele)")
                     variant = gr.Textbox(label="Variant window", lines=4, max_lines=8,
+                                         max_length=2 * demo_model.max_bp, elem_id="variant",
                                          placeholder="ACGT... (the same window carrying the alternate allele)")
                 with gr.Group(visible=False) as fasta_group:
                     fasta_file = gr.File(label="FASTA with two records: reference, then variant", type="filepath")
                 with gr.Group(visible=False) as vcf_group:
-                    vcf_line = gr.Textbox(label="VCF line (CHROM POS ID REF ALT)", value="chr22 1004 . T C")
-                    vcf_fasta = gr.File(label="Reference FASTA", type="filepath", value=FASTA_EXAMPLE)
+                    vcf_line = gr.Textbox(label="VCF line (CHROM POS ID REF ALT, one ALT)", value="chr22 1004 . T C",
+                                          max_length=MAX_VCF_LINE_CHARS)
+                    vcf_fasta = gr.File(label=f"Reference FASTA, plain or bgzip (at most {MAX_UPLOAD_MB} MB)",
+                                        type="filepath", value=FASTA_EXAMPLE)
                     flank = gr.Number(label="Bases on each side of the variant", value=2000, precision=0,
-                                      minimum=10, maximum=5000)
-                question = gr.Textbox(label="Question", lines=3,
+                                      minimum=0, maximum=MAX_FLANK)
+                question = gr.Textbox(label=f"Question (at most {MAX_QUESTION_TOKENS} tokens)", lines=3,
+                                      max_length=16 * MAX_QUESTION_TOKENS, elem_id="question",
                                       placeholder="What disease does this variant contribute to?")
                 center_bp = gr.Number(label="Use the central N bp of each window (0 = whole window)", value=CENTER_BP,
                                       precision=0, minimum=0)
-                ask = gr.Button("Ask BioReason", variant="primary")
+                ask = gr.Button("Ask BioReason", variant="primary", elem_id="ask")
             with gr.Column(scale=6):
-                chat = gr.Chatbot(label="Reasoning", height=520, reasoning_tags=[("<think>", "</think>")])
-                answer = gr.Markdown()
+                chat = gr.Chatbot(label="Reasoning", height=520, reasoning_tags=[("<think>", "</think>")],
+                                  elem_id="reasoning")
+                answer = gr.Markdown(label="Answer", elem_id="answer")
         source.change(
             lambda choice: (gr.update(visible=choice == "Paste sequences"), gr.update(visible=choice == "FASTA file"),
                             gr.update(visible=choice == "VCF line + reference FASTA")),
-            source, [paste_group, fasta_group, vcf_group],
+            source, [paste_group, fasta_group, vcf_group], api_visibility="private", queue=False,
         )
-        gr.Examples(examples(), [source, reference, variant, question], label="Real KEGG and ClinVar variants")
+        gr.Examples(load_examples(), [source, reference, variant, question], label="Real KEGG and ClinVar variants")
         ask.click(demo_model.respond, [source, reference, variant, fasta_file, vcf_line, vcf_fasta, flank, question,
-                                       center_bp], [chat, answer], api_name="respond", concurrency_limit=1)
-    # One generation at a time, and a bounded queue, so one user cannot starve the others.
-    return demo.queue(default_concurrency_limit=1, max_size=int(os.environ.get("BIOREASON_QUEUE_SIZE", "16")))
+                                       center_bp], [chat, answer], api_name="respond", concurrency_id="generate",
+                  concurrency_limit=1)
+        gr.api(demo_model.explain_variant, api_name="explain_variant", concurrency_id="generate", concurrency_limit=1)
+    # One generation at a time, and a bounded queue: requests beyond it are refused ("Queue is full").
+    return demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
+
+
+def mcp_available() -> bool:
+    try:
+        import mcp  # noqa: F401  (installed by gradio[mcp])
+    except ImportError:
+        return False
+    return True
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, **kwargs):
+    """Launch with the Space's limits: uploads over the cap are refused while they stream in; MCP server when it can."""
+    mcp_server = os.environ.get("BIOREASON_MCP_SERVER", "1") != "0" and mcp_available()
+    return demo.launch(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", mcp_server=mcp_server,
+                       **kwargs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="BioReason Space")
-    parser.add_argument("--model", default=os.environ.get("BIOREASON_MODEL", DEFAULT_MODEL))
+    parser.add_argument("--model", default=os.environ.get("BIOREASON_MODEL", DEFAULT_MODEL),
+                        help="the model this Space serves (its remote code runs): a folder or a Hub id")
+    parser.add_argument("--revision", default=os.environ.get("BIOREASON_MODEL_REVISION"),
+                        help="pin the model's Hub revision (a commit hash pins its remote code too)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args()
-    build_demo(BioReasonDemo(args.model)).launch(server_name=args.host, server_port=args.port)
+    launch(build_demo(BioReasonDemo(args.model, args.revision)), args.host, args.port)
 
 
 if __name__ == "__main__":

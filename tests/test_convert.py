@@ -1,7 +1,9 @@
 """Converting checkpoints of the original BioReason code (key layouts from its Lightning, GRPO and HF savers)."""
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -99,9 +101,22 @@ def test_hf_directory_with_dna_projection(original, tmp_path):
     merged_lm.save_pretrained(tmp_path / "hf")
     AutoTokenizer.from_pretrained(folder / "text").save_pretrained(tmp_path / "hf")
     torch.save(module.dna_projection.state_dict(), tmp_path / "hf" / "dna_projection.pt")
-    model, _ = convert_checkpoint(tmp_path / "hf", GOLDEN_NT)
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForCausalLM": "evil_code.EvilModel", "AutoConfig": "evil_code.EvilConfig"}
+    (tmp_path / "hf" / "config.json").write_text(json.dumps(config))  # a checkpoint folder with foreign remote code
+    model, processor = convert_checkpoint(tmp_path / "hf", GOLDEN_NT)
     torch.testing.assert_close(model.model.dna_projector.linear_1.bias, module.dna_projection.bias)
     torch.testing.assert_close(model.lm_head.weight, merged_lm.lm_head.weight)
+    from modeling_bioreason.hub import save_bioreason
+
+    saved = json.loads((Path(save_bioreason(model, processor, tmp_path / "out")) / "config.json").read_text())
+    assert "evil_code" not in json.dumps(saved)
+    maps = [saved.get("auto_map", {}), saved["text_config"].get("auto_map") or {},
+            saved["dna_config"].get("auto_map") or {}]
+    assert maps[1] == maps[2] == {} and maps[0]["AutoModelForCausalLM"] == (
+        "modeling_bioreason.BioReasonForConditionalGeneration")
+    assert all(v.split(".")[0] in {"configuration_bioreason", "modeling_bioreason", "processing_bioreason"}
+               for v in maps[0].values())
 
 
 def test_bad_checkpoints_are_named(original, tmp_path):

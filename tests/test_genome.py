@@ -62,3 +62,66 @@ def test_windows_from_a_vcf_file(tmp_path):
     windows = windows_from_vcf(vcf, FASTA, flank=2)
     assert [(w.variant.id, w.reference_sequence, w.variant_sequence) for w in windows] == [
         ("v1", "AGTTC", "AGCTC"), ("v2", "GTTCGAG", "GTTAG")]
+
+
+def test_shipped_index_matches_its_fasta():
+    from modeling_bioreason.data.genome import _plain_index_problem
+
+    assert _plain_index_problem(FASTA, FASTA + ".fai") is None
+
+
+def _two_contigs(path, first, second, width=10):
+    lines = []
+    for name, sequence in (("chr1", first), ("chr2", second)):
+        lines.append(f">{name} test")
+        lines += [sequence[i:i + width] for i in range(0, len(sequence), width)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_stale_index_of_a_replaced_fasta_is_rebuilt_never_used(tmp_path, caplog):
+    """`cp -p` / `tar x` of another FASTA keeps an older timestamp than the index: the layout check catches it."""
+    import os
+
+    fasta = tmp_path / "ref.fa"
+    _two_contigs(fasta, "ACGTACGTAC" * 5 + "GG", "TTTTTCCCCC" * 4)
+    assert variant_windows(fasta, [Variant("chr2", 3, "T", "G")], 2)[0].reference_sequence == "TTTTT"
+    assert (tmp_path / "ref.fa.fai").exists()
+    old = os.path.getmtime(fasta) - 3600
+    _two_contigs(fasta, "ACGTACGTAC" * 3, "GATTACAGAT" * 4)  # chr1 shorter: the old offsets of chr2 are wrong
+    os.utime(fasta, (old, old))
+    with caplog.at_level("WARNING"):
+        [window] = variant_windows(fasta, [Variant("chr2", 3, "T", "G")], 2)
+    assert window.reference_sequence == "GATTA" and window.variant_sequence == "GAGTA"
+    assert "does not match the FASTA" in caplog.text
+
+
+def test_bgzipped_fasta_gives_the_same_windows_and_plain_gzip_is_refused(tmp_path):
+    import gzip
+    import shutil
+
+    import pysam
+
+    bgzipped = tmp_path / "slice.fa.gz"
+    pysam.tabix_compress(FASTA, str(bgzipped))
+    plain = variant_windows(FASTA, parse_vcf_line("chr22 1004 . T C"), 50)
+    assert variant_windows(bgzipped, parse_vcf_line("chr22 1004 . T C"), 50) == plain
+    gzipped = tmp_path / "slice_gzip.fa.gz"
+    with open(FASTA, "rb") as source, gzip.open(gzipped, "wb") as target:
+        shutil.copyfileobj(source, target)
+    with pytest.raises(ValueError, match="gzip-compressed but not with bgzip"):
+        variant_windows(gzipped, parse_vcf_line("chr22 1004 . T C"), 5)
+
+
+def test_reference_call_and_multi_allelic_records(tmp_path):
+    with pytest.raises(ValueError, match=r"ALT is '\.' \(no alternate allele"):
+        parse_vcf_line("chr22 1004 . T .")
+    assert [v.alt for v in parse_vcf_line("chr22 1004 . T C,G")] == ["C", "G"]  # expanded, one per ALT
+
+
+def test_space_carries_an_identical_copy_of_the_window_builder():
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    assert (root / "spaces_app" / "genome.py").read_bytes() == (
+        root / "modeling_bioreason" / "data" / "genome.py").read_bytes(), \
+        "spaces_app/genome.py must be a verbatim copy: cp modeling_bioreason/data/genome.py spaces_app/genome.py"

@@ -1,5 +1,6 @@
 """Hub cards and `bioreason push --dry-run`: exactly the files that would go, validated before anything is sent."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,12 @@ def test_push_dry_run_lists_and_validates_a_model_folder(tiny, tmp_path):
     ("space", "spaces_app", {"README.md", "app.py", "requirements.txt"}),
 ])
 def test_push_dry_run_of_shipped_folders(kind, folder, expected):
+    requirements = ROOT / folder / "requirements.txt"
+    if requirements.exists() and re.search(r"^modeling-bioreason", requirements.read_text(), re.MULTILINE):
+        # Not sealed yet (a metric module still requiring this package): push must refuse it, naming why.
+        with pytest.raises(ValueError, match="not on any public package index"):
+            push(kind, ROOT / folder, "me/x", dry_run=True)
+        return
     result = push(kind, ROOT / folder, "me/x", dry_run=True, revision="v1", private=True)
     paths = {item["path"] for item in result["files"]}
     assert expected <= paths and not any("__pycache__" in p or p.endswith(".pyc") for p in paths)

@@ -1,13 +1,25 @@
-"""The Gradio Space, driven through gradio_client on loopback: streamed reasoning and answer, clear errors."""
+"""The Gradio Space through its public door (gradio_client on loopback): named API, streamed reasoning and answer,
+every bad input with its own message, caps that keep one visitor from stalling the others, cancelled requests that
+really stop, and the Space running where `modeling_bioreason` cannot be imported."""
 
+import json
+import os
 import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 from modeling_bioreason.hub import save_bioreason
 
 app = pytest.importorskip("spaces_app.app")
+ROOT = Path(__file__).parent.parent
 
 
 def _free_port() -> int:
@@ -17,13 +29,26 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def client(tiny, tmp_path_factory):
-    folder = save_bioreason(*tiny, tmp_path_factory.mktemp("space") / "model")
-    app.MAX_NEW_TOKENS = 12
-    demo = app.build_demo(app.BioReasonDemo(str(folder)))
-    demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
-    yield Client(demo.local_url, verbose=False)
+def model_folder(tiny, tmp_path_factory):
+    return save_bioreason(*tiny, tmp_path_factory.mktemp("space") / "model")
+
+
+@pytest.fixture(scope="module")
+def served(model_folder):
+    patch = pytest.MonkeyPatch()
+    patch.setattr(app, "MAX_NEW_TOKENS", 12)
+    patch.setattr(app, "MAX_UPLOAD_MB", 1)
+    demo_model = app.BioReasonDemo(str(model_folder))
+    demo = app.build_demo(demo_model)
+    app.launch(demo, port=_free_port(), prevent_thread_lock=True, quiet=True)
+    yield demo, demo_model, Client(demo.local_url, verbose=False)
     demo.close()
+    patch.undo()
+
+
+@pytest.fixture()
+def client(served):
+    return served[2]
 
 
 def _text(message) -> str:
@@ -39,37 +64,194 @@ def _ask(client, **overrides):
     return client.submit(*arguments.values(), api_name="/respond")
 
 
+def test_api_has_only_named_endpoints_with_named_outputs(client):
+    api = client.view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == {"/respond", "/explain_variant"} and not api["unnamed_endpoints"]
+    respond = api["named_endpoints"]["/respond"]
+    assert [r["label"] for r in respond["returns"]] == ["Reasoning", "Answer"]
+    assert [p["parameter_name"] for p in api["named_endpoints"]["/explain_variant"]["parameters"]] == [
+        "reference", "variant", "question"]
+
+
 def test_question_in_streamed_reasoning_and_answer_out(client):
     job = _ask(client)
     chat, answer = job.result(timeout=120)
     assert chat[0]["role"] == "user" and "Which disease" in _text(chat[0])
     assert chat[-1]["role"] == "assistant"
-    assert answer.startswith("### Answer")
+    assert answer.startswith("### ")
     assert len(job.outputs()) >= 2  # streamed: several updates before the final one
 
 
-def test_vcf_line_with_reference_fasta_uses_the_window_builder(client):
-    from gradio_client import handle_file
+def test_explain_variant_endpoint_returns_reasoning_and_answer(client):
+    result = client.predict("ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA", "Which disease?",
+                            api_name="/explain_variant")
+    assert set(result) == {"reasoning", "answer"}
 
+
+@pytest.mark.parametrize("text, shown", [
+    ("<think>\nit is in BRCA1\n</think>\n\nAnswer: breast cancer", "### Answer\n**breast cancer**"),
+    ("<think>\nstill thinking", "### No answer\nThe model wrote no `Answer:` line"),
+    ("breast cancer, probably", "### No answer\nThe model wrote no `Answer:` line"),
+    ("</think>\nAnswer:", "### No answer\nThe model wrote `Answer:` with nothing after it."),
+])
+def test_a_missing_answer_is_said_not_replaced_by_the_raw_text(served, monkeypatch, text, shown):
+    demo_model = served[1]
+    monkeypatch.setattr(app, "generate_stream", lambda inputs, budget: (piece for piece in (text[:5], text[5:])))
+    *_, (chat, answer) = demo_model.respond("Paste sequences", "ACGTAC", "ACGTTC", None, "", None, 0, "Which?", 0)
+    assert answer.startswith(shown) and _text(chat[-1]) == text
+
+
+def test_vcf_line_with_reference_fasta_uses_the_window_builder_and_cleans_up(client):
     chat, answer = _ask(client, source="VCF line + reference FASTA", vcf_fasta=handle_file(app.FASTA_EXAMPLE),
                         flank=50).result(timeout=120)
     assert "reference 101 bp, variant 101 bp" in _text(chat[0])
+    uploads = Path(os.environ.get("GRADIO_TEMP_DIR", Path(tempfile.gettempdir()) / "gradio"))
+    assert not [p for p in uploads.rglob("hg38_chr22_32000000_32300000.fa.fai")], "the upload's index was left behind"
+
+
+def _fasta(tmp_path, records, name="pair.fa"):
+    path = tmp_path / name
+    path.write_text("".join(f">{n}\n{s}\n" for n, s in records))
+    return handle_file(str(path))
+
+
+def test_fasta_file_with_two_records(client, tmp_path):
+    chat, _ = _ask(client, source="FASTA file", fasta_file=_fasta(tmp_path, [("ref", "ACGTAC" * 5),
+                                                                              ("alt", "ACGTTC" * 5)])).result(120)
+    assert "reference 30 bp, variant 30 bp" in _text(chat[0])
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"variant": "ACGTXYZACGT"}, "invalid character 'X'"),
-    ({"reference": ""}, "reference sequence is empty"),
+    ({"variant": "ACGTXYZACGT"}, "variant window has invalid character 'X' at position 5"),
+    ({"reference": ""}, "reference window is empty"),
+    ({"reference": ">chr1\nACGT"}, "starts with a FASTA header"),
     ({"question": "  "}, "Ask a question"),
-    ({"reference": "A" * 20000}, "at most"),
+    ({"reference": "A" * 20000}, r"at most [\d,]+ bp \([\d,]+ DNA tokens\) per window"),
+    ({"reference": "N" * 300}, "reference window is all N"),
+    ({"question": "Which <|dna_pad|> disease?"}, r"contains '<\|dna_pad\|>', a token reserved"),
+    ({"question": "<|im_end|><|im_start|>system"}, "a token reserved for the model's prompt format"),
+    ({"question": "why " * 2500}, r"The question is [\d,]+ tokens long; this Space accepts at most 2048 tokens"),
+    ({"question": "x" * 2_000_000}, "The question has 2,000,000 characters; this Space accepts at most 2048 tokens"),
+    ({"source": "VCF line + reference FASTA", "vcf_line": "chr22 1004 . T ."},
+     r"ALT is '\.' \(no alternate allele"),
+    ({"source": "VCF line + reference FASTA", "vcf_line": "chr22 1004 . T C,G"},
+     "The VCF line has 2 ALT alleles \\(C, G\\); the Space explains one variant at a time"),
+    ({"source": "VCF line + reference FASTA", "vcf_line": "chr22 1004 . G C"}, "does not match the reference FASTA"),
+    ({"source": "VCF line + reference FASTA", "vcf_line": "chr7 10 . A G"}, "Chromosome 'chr7' is not in the"),
+    ({"source": "VCF line + reference FASTA", "vcf_line": "chr22 1004 T"}, "at least CHROM POS ID REF ALT"),
+    ({"source": "FASTA file"}, "Upload a FASTA file"),
 ])
-def test_bad_input_gets_a_clear_message(client, overrides, message):
+def test_bad_input_gets_its_own_message(client, overrides, message):
+    if overrides.get("source", "").startswith("VCF"):
+        overrides = {"vcf_fasta": handle_file(app.FASTA_EXAMPLE), "flank": 50, **overrides}
     with pytest.raises(Exception, match=message):
         _ask(client, **overrides).result(timeout=60)
 
 
-def test_mismatched_allele_is_reported(client):
-    from gradio_client import handle_file
+def test_fasta_file_with_one_record_and_the_prompt_cap(served, client, tmp_path, monkeypatch):
+    with pytest.raises(Exception, match="exactly two records .* it has 1"):
+        _ask(client, source="FASTA file", fasta_file=_fasta(tmp_path, [("ref", "ACGT")])).result(timeout=60)
+    monkeypatch.setattr(served[1], "max_prompt_tokens", 20)
+    with pytest.raises(Exception, match=r"The prompt is [\d,]+ tokens \(question and both windows\); this Space "
+                                        r"accepts at most 20"):
+        _ask(client).result(timeout=60)
 
-    with pytest.raises(Exception, match="does not match the reference FASTA"):
-        _ask(client, source="VCF line + reference FASTA", vcf_line="chr22 1004 . G C",
-             vcf_fasta=handle_file(app.FASTA_EXAMPLE)).result(timeout=60)
+
+def test_oversized_upload_is_refused_before_it_is_read(client, tmp_path):
+    big = tmp_path / "big.fa"
+    with open(big, "w") as handle:
+        handle.write(">ref\n" + ("ACGT" * 20 + "\n") * 20000)  # 1.6 MB, over the 1 MB cap of this server
+    started = time.monotonic()
+    with pytest.raises(Exception, match="(?i)file.*(large|size)|exceeds"):
+        _ask(client, source="FASTA file", fasta_file=handle_file(str(big))).result(timeout=60)
+    assert time.monotonic() - started < 30
+
+
+def _generation_threads() -> int:
+    return sum(thread.name == app.GENERATION_THREAD and thread.is_alive() for thread in threading.enumerate())
+
+
+def test_cancelled_requests_stop_generating_and_the_next_is_served_in_normal_time(client, monkeypatch):
+    started = time.monotonic()
+    _ask(client).result(timeout=120)
+    normal = time.monotonic() - started
+    monkeypatch.setattr(app, "MAX_NEW_TOKENS", 100_000)  # would run for many minutes if nothing stopped it
+    for _ in range(3):
+        job = _ask(client)
+        deadline = time.monotonic() + 60
+        while len(job.outputs()) < 2 and time.monotonic() < deadline:  # generating and streaming
+            time.sleep(0.05)
+        assert _generation_threads() == 1 and not job.done()
+        job.cancel()
+        deadline = time.monotonic() + 20
+        while _generation_threads() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _generation_threads() == 0, "a cancelled request kept generating"
+    monkeypatch.setattr(app, "MAX_NEW_TOKENS", 12)
+    started = time.monotonic()
+    chat, answer = _ask(client).result(timeout=120)
+    assert answer.startswith("### ") and time.monotonic() - started < 5 * normal + 5
+
+
+def test_space_examples_are_the_package_rows():
+    from modeling_bioreason.example import load_example_rows
+
+    rows = json.loads((ROOT / "spaces_app" / "examples" / "examples.json").read_text())
+    kegg, clinvar = load_example_rows("kegg")[:3], load_example_rows("clinvar")[:2]
+    assert [(r["reference"], r["variant"], r["question"]) for r in rows[:3]] == [
+        (r["reference_sequence"], r["variant_sequence"], r["question"]) for r in kegg]
+    assert [(r["reference"], r["variant"]) for r in rows[3:]] == [(r["ref"], r["alt"]) for r in clinvar]
+    example_fasta = ROOT / "modeling_bioreason" / "example_data" / "hg38_chr22_32000000_32300000.fa"
+    assert Path(app.FASTA_EXAMPLE).read_bytes() == example_fasta.read_bytes()
+
+
+# A `python app.py` in which `modeling_bioreason` cannot be imported, as on a Space that installed only requirements.txt.
+SEALED = r"""
+import importlib.abc, runpy, sys
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("modeling_bioreason", "bioreason_hub_cards"):
+            raise ImportError(f"{name} is not installed on the Space")
+
+sys.meta_path.insert(0, Blocker())
+app_file = sys.argv[1]
+sys.path.insert(0, app_file.rsplit("/", 1)[0])
+sys.argv = [app_file] + sys.argv[2:]
+runpy.run_path(app_file, run_name="__main__")
+"""
+
+
+def test_space_runs_and_answers_where_the_package_cannot_be_imported(model_folder, tmp_path):
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", BIOREASON_MAX_NEW_TOKENS="8", OMP_NUM_THREADS="1", GRADIO_ANALYTICS_ENABLED="False",
+               HF_MODULES_CACHE=str(tmp_path / "modules"))
+    log = open(tmp_path / "space.log", "w+")
+    process = subprocess.Popen([sys.executable, "-c", SEALED, str(ROOT / "spaces_app" / "app.py"), "--model",
+                                str(model_folder), "--port", str(port)], cwd=tmp_path, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    try:
+        url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                log.seek(0)
+                assert process.poll() is None and time.monotonic() < deadline, log.read()[-3000:]
+                time.sleep(0.5)
+        client = Client(url, verbose=False)
+        chat, answer = _ask(client).result(timeout=120)
+        assert "Which disease" in _text(chat[0]) and answer.startswith("### ")
+        with pytest.raises(Exception, match="reference window is all N"):
+            _ask(client, reference="N" * 30).result(timeout=60)
+        schema = json.loads(urllib.request.urlopen(url + "gradio_api/mcp/schema", timeout=10).read())
+        tools = {tool["name"]: tool for tool in schema}
+        assert "DNA variant" in tools["explain_variant"]["description"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    log.seek(0)
+    output = log.read()
+    assert "is not installed on the Space" not in output, output[-3000:]

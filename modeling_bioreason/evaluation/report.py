@@ -38,6 +38,16 @@ def metric_table(task: str, systems: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
+def report_systems(report: dict) -> list[tuple[str, dict]]:
+    """The (system, metrics) rows of a report: the model, the lookup baseline, the zero-shot DNA baseline if any."""
+    lookup = report["lookup_baseline"]
+    systems = [("model", report["metrics"])] + ([] if lookup.get("unavailable") else [("lookup baseline", lookup)])
+    if report.get("zero_shot_baseline"):
+        systems.append((f"zero-shot DNA baseline (`{report['zero_shot_baseline']['model']}`)",
+                        {"ranking": report["zero_shot_baseline"]["ranking"]}))
+    return systems
+
+
 def write_markdown(report: dict, path: Path) -> None:
     task = report["task"]
     lines = [
@@ -51,11 +61,7 @@ def write_markdown(report: dict, path: Path) -> None:
         "",
     ]
     lookup = report["lookup_baseline"]
-    systems = [("model", report["metrics"])] + ([] if lookup.get("unavailable") else [("lookup baseline", lookup)])
-    if report.get("zero_shot_baseline"):
-        systems.append((f"zero-shot DNA baseline (`{report['zero_shot_baseline']['model']}`)",
-                        {"ranking": report["zero_shot_baseline"]["ranking"]}))
-    lines += metric_table(task, systems)
+    lines += metric_table(task, report_systems(report))
     if report.get("skipped"):
         lines += ["", "Rows without a score: " + ", ".join(f"{k}: {v}" for k, v in report["skipped"].items())
                   + " (indels are not scored by the masked-marginal rule)."]

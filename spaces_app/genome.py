@@ -1,0 +1,251 @@
+"""Variant windows from a VCF and a reference FASTA (BioReason's construction).
+
+A window is `flank_left` bases before the variant, the allele, then `flank_right` bases after the reference allele;
+the reference window carries REF and the variant window ALT (so indels change the variant window's length). Positions
+past a chromosome end are padded with `N`. KEGG used 2,000 + allele + 2,000; the ClinVar windows use 512 + allele +
+(511 for an SNV). VCF parsing and FASTA access use pysam (htslib): plain and bgzip-compressed FASTA both work.
+
+A FASTA index (`.fai`, and `.gzi` for bgzip) is built on first use. An existing index is checked before it is trusted:
+an index older than its FASTA, or (plain FASTA) one whose records do not match the file's layout byte for byte (a
+FASTA replaced by `cp -p` or `tar x` keeps an old timestamp), is rebuilt with a warning, never used for windows.
+
+This file imports only the standard library and pysam, so the Space carries a verbatim copy (`spaces_app/genome.py`;
+a test keeps the two identical).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+BASES = set("ACGTN")
+
+
+@dataclass(frozen=True)
+class Variant:
+    chrom: str
+    pos: int  # 1-based, as in VCF
+    ref: str
+    alt: str
+    id: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.chrom}:{self.pos} {self.ref}>{self.alt}" + (f" ({self.id})" if self.id else "")
+
+
+@dataclass(frozen=True)
+class VariantWindow:
+    variant: Variant
+    reference_sequence: str
+    variant_sequence: str
+    variant_offset: int  # 0-based index of the allele in both windows
+
+
+def _pysam():
+    try:
+        import pysam
+    except ImportError as error:  # pragma: no cover - pysam is a declared dependency
+        raise ImportError("Reading VCF and FASTA files needs pysam: pip install pysam") from error
+    return pysam
+
+
+def read_vcf(path: str | os.PathLike) -> Iterator[Variant]:
+    """
+    Variants of a VCF file, one per ALT allele: a multi-allelic record `A -> C,G` yields two variants.
+
+    Symbolic or breakend ALTs and records without an ALT (`.`, a reference call) are errors naming the record.
+    """
+    pysam = _pysam()
+    with pysam.VariantFile(os.fspath(path)) as vcf:
+        for record in vcf:
+            if not record.alts:
+                raise ValueError(
+                    f"{record.chrom}:{record.pos} ({record.id}): ALT is '.' (no alternate allele: a reference call), "
+                    "so there is no variant to build a window for."
+                )
+            for alt in record.alts:
+                if not alt or alt.startswith("<") or set(alt.upper()) - BASES:
+                    raise ValueError(
+                        f"{record.chrom}:{record.pos} ({record.id}): ALT {alt!r} is not a sequence of A/C/G/T/N; "
+                        "symbolic and breakend alleles are not supported."
+                    )
+                yield Variant(record.chrom, record.pos, record.ref.upper(), alt.upper(), record.id)
+
+
+def parse_vcf_line(line: str) -> list[Variant]:
+    """
+    Variants of one VCF data line (`CHROM POS ID REF ALT ...`, tab- or space-separated), read with pysam: one per ALT
+    allele (a multi-allelic line gives several).
+    """
+    fields = line.strip().split()
+    if len(fields) < 5:
+        raise ValueError(f"A VCF line needs at least CHROM POS ID REF ALT; got {line.strip()!r}.")
+    fields += ["."] * (8 - len(fields))
+    header = f"##fileformat=VCFv4.2\n##contig=<ID={fields[0]}>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".vcf", delete=False) as handle:
+        handle.write(header + "\t".join(fields[:8]) + "\n")
+    try:
+        return list(read_vcf(handle.name))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"Could not read VCF line {line.strip()!r}: {error}") from error
+    finally:
+        os.unlink(handle.name)
+
+
+# ------------------------------------------------------------------------------------------------- FASTA and index
+def _compression(path: str) -> str:
+    """'plain', 'bgzip' or 'gzip' (gzip without bgzip's blocks, which random access cannot read)."""
+    with open(path, "rb") as handle:
+        head = handle.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return "plain"
+    # BGZF: a gzip member with the FEXTRA flag and a 'BC' extra subfield.
+    return "bgzip" if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC" else "gzip"
+
+
+def _plain_index_problem(fasta: str, index: str) -> str | None:
+    """Why `index` does not describe `fasta` byte for byte (None when it does); reads only around record bounds."""
+    try:
+        with open(index, encoding="ascii") as handle:
+            rows = [line.rstrip("\n").split("\t") for line in handle if line.strip()]
+        entries = [(name, int(length), int(offset), int(bases), int(width)) for name, length, offset, bases, width, *_
+                   in rows]
+    except (ValueError, UnicodeDecodeError):
+        return "the index does not parse"
+    if not entries:
+        return "the index is empty"
+    size = os.path.getsize(fasta)
+    previous_end = 0
+    with open(fasta, "rb") as handle:
+        for name, length, offset, bases, width in entries:
+            if offset > size or bases <= 0 or width < bases or not 0 < offset - previous_end <= 65536:
+                return f"record {name!r} lies outside the file or not after the previous record"
+            # The bytes between the previous record's end and this one must be exactly its header line.
+            handle.seek(previous_end)
+            between = handle.read(offset - previous_end)
+            if not between.endswith(b"\n") or not between.lstrip(b"\r\n").startswith(b">"):
+                return f"record {name!r} does not start after a header line"
+            header = between.lstrip(b"\r\n")[1:].rstrip(b"\r\n").decode("utf-8", "replace")
+            if header.split()[0:1] != [name] or b"\n" in between.lstrip(b"\r\n").rstrip(b"\r\n"):
+                return f"the header before {name!r} reads {header[:40]!r}"
+            full_lines, rest = divmod(length, bases)
+            end = offset + full_lines * width + rest
+            if rest == 0 and full_lines:
+                end -= width - bases  # the last full line's newline belongs to what follows
+            handle.seek(max(offset, end - 1))
+            tail = handle.read(2)
+            if length and (tail[:1] in (b"\n", b"\r", b">", b"") or tail[1:2] not in (b"\n", b"\r", b"")):
+                return f"record {name!r} does not end where the index says ({length:,} bp)"
+            previous_end = end
+        handle.seek(previous_end)
+        if handle.read(4096).strip():
+            return "the file has data after the last indexed record"
+    return None
+
+
+def _fresh_index(fasta: str, compression: str) -> None:
+    """Remove a stale or mismatched index so that htslib rebuilds it; raise when it cannot be removed."""
+    index = fasta + ".fai"
+    stale = []
+    for path in (index, fasta + ".gzi") if compression == "bgzip" else (index,):
+        if os.path.exists(path) and os.path.getmtime(path) < os.path.getmtime(fasta):
+            stale.append(f"{os.path.basename(path)} is older than the FASTA")
+    if os.path.exists(index) and not stale and compression == "plain":
+        problem = _plain_index_problem(fasta, index)
+        if problem:
+            stale.append(f"{os.path.basename(index)} does not match the FASTA ({problem})")
+    if not stale:
+        return
+    try:
+        for path in (index, fasta + ".gzi"):
+            if os.path.exists(path):
+                os.remove(path)
+    except OSError as error:
+        raise ValueError(f"The index of {fasta} is stale ({'; '.join(stale)}) and could not be removed ({error}); "
+                         "delete it or rebuild it with `samtools faidx`.") from error
+    logger.warning("Rebuilding the index of %s: %s.", fasta, "; ".join(stale))
+
+
+def open_fasta(fasta_path: str | os.PathLike):
+    """
+    A `pysam.FastaFile` for a plain or bgzip-compressed FASTA, with its index checked (stale ones rebuilt).
+
+    Raises:
+        ValueError: for a missing file, gzip that is not bgzip, or an index that is stale and cannot be rebuilt.
+    """
+    fasta = os.fspath(fasta_path)
+    if not os.path.isfile(fasta):
+        raise ValueError(f"Reference FASTA {fasta} does not exist.")
+    compression = _compression(fasta)
+    if compression == "gzip":
+        raise ValueError(f"{fasta} is gzip-compressed but not with bgzip, which random access needs: recompress it "
+                         "(`gunzip -c in.fa.gz | bgzip > out.fa.gz`) or decompress it.")
+    _fresh_index(fasta, compression)
+    try:
+        return _pysam().FastaFile(fasta)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"Could not open the reference FASTA {fasta}: {error}") from error
+
+
+def _contig(fasta, chrom: str) -> str:
+    for name in (chrom, chrom[3:] if chrom.startswith("chr") else f"chr{chrom}"):
+        if name in fasta.references:
+            return name
+    raise ValueError(f"Chromosome {chrom!r} is not in the reference FASTA (it has {sorted(fasta.references)[:10]}).")
+
+
+def variant_windows(
+    fasta_path: str | os.PathLike, variants: Iterable[Variant], flank: int | tuple[int, int] = 2000
+) -> list[VariantWindow]:
+    """
+    Reference and variant windows around each variant.
+
+    Args:
+        fasta_path: reference FASTA, plain or bgzip-compressed (indexed on first use; a stale index is rebuilt).
+        variants: from `read_vcf` / `parse_vcf_line` or built directly.
+        flank: bases on each side, or `(left, right)`.
+
+    Raises:
+        ValueError: when a variant's REF does not match the reference (naming the variant and both alleles), or its
+            chromosome is missing from the FASTA.
+    """
+    left_flank, right_flank = (flank, flank) if isinstance(flank, int) else flank
+    if left_flank < 0 or right_flank < 0:
+        raise ValueError(f"flank sizes must be >= 0, got {flank}.")
+    windows = []
+    with open_fasta(fasta_path) as fasta:
+        lengths = dict(zip(fasta.references, fasta.lengths))
+
+        def fetch(contig: str, start: int, end: int) -> str:
+            return fasta.fetch(contig, start, end).upper() if end > start else ""
+
+        for variant in variants:
+            contig = _contig(fasta, variant.chrom)
+            length = lengths[contig]
+            start, end = variant.pos - 1, variant.pos - 1 + len(variant.ref)
+            if variant.pos < 1 or end > length:
+                raise ValueError(f"{variant.name}: position outside {contig} (length {length}).")
+            observed = fetch(contig, start, end)
+            if observed != variant.ref.upper():
+                raise ValueError(
+                    f"{variant.name}: REF allele {variant.ref!r} does not match the reference FASTA, which has "
+                    f"{observed!r} at {contig}:{variant.pos} (wrong genome build or coordinates?)."
+                )
+            left = "N" * max(0, left_flank - start) + fetch(contig, max(0, start - left_flank), start)
+            right = fetch(contig, end, min(length, end + right_flank))
+            right += "N" * (right_flank - len(right))
+            windows.append(VariantWindow(variant, left + observed + right, left + variant.alt.upper() + right, len(left)))
+    return windows
+
+
+def windows_from_vcf(
+    vcf_path: str | os.PathLike, fasta_path: str | os.PathLike, flank: int | tuple[int, int] = 2000
+) -> list[VariantWindow]:
+    """`variant_windows` for every variant of a VCF file (one per ALT allele)."""
+    return variant_windows(fasta_path, read_vcf(vcf_path), flank)
