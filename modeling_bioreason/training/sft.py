@@ -51,7 +51,9 @@ def export(model, processor, recipe: Recipe, folder: Path, **card) -> str:
 
 def run_sft(recipe: Recipe, resume: bool = False) -> str:
     """Train with `recipe` and return the exported Hub-format folder."""
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
+
+    from .sft_trainer import BioReasonSFTTrainer
 
     if recipe.kind != "sft":
         raise ValueError(f"run_sft needs an SFT recipe, got kind={recipe.kind!r}.")
@@ -73,7 +75,7 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
     if not recipe.lora.enabled:
         model.model.dna_encoder.requires_grad_(False)
 
-    trainer = SFTTrainer(
+    trainer = BioReasonSFTTrainer(
         model=model,
         args=args,
         train_dataset=train,
