@@ -213,7 +213,7 @@ def worker_sft(args, bi, bu, assets, rows, bs):
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     encoder = EncoderCounter(_base(model).model.dna_encoder)
-    t_fwd, t_bwd, t_opt, steps, losses = bu.Timer(), bu.Timer(), bu.Timer(), [], []
+    t_fwd, t_bwd, t_opt, steps, losses, cpu_steps = bu.Timer(), bu.Timer(), bu.Timer(), [], [], []
 
     def step(batch, tf, tb, to):
         with tf():
@@ -240,16 +240,17 @@ def worker_sft(args, bi, bu, assets, rows, bs):
         for _ in range(args.sft_passes):
             for batch in batches:
                 gc.collect()
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 losses.append(step(batch, t_fwd, t_bwd, t_opt))
                 steps.append(time.perf_counter() - t0)
+                cpu_steps.append(time.process_time() - c0)
     e1 = encoder.snapshot()
     peak = matmul_gflops(bu)
     first_step = [s for i, s in enumerate(steps) if i % len(batches) == 0]
     achieved = flops_first / 1e9 / (sum(first_step) / len(first_step))
     return {
         "batch_size": bs, "n_batches": len(batches), "passes": args.sft_passes,
-        "per_step_s": bu.stats(steps), "forward_s": bu.stats(t_fwd.samples), "backward_s": bu.stats(t_bwd.samples),
+        "per_step_s": bu.stats(steps), "per_step_cpu_s": bu.stats(cpu_steps), "forward_s": bu.stats(t_fwd.samples), "backward_s": bu.stats(t_bwd.samples),
         "optimizer_s": bu.stats(t_opt.samples),
         "per_example_s": bu.stats([s / int(batches[i % len(batches)]["input_ids"].shape[0])
                                    for i, s in enumerate(steps)]),
@@ -322,11 +323,11 @@ def worker_grpo(args, bi, bu, assets, rows, beta):
 
     class StepTimes(TrainerCallback):
         def on_step_begin(self, *a, **k):
-            rec["t0"], rec["e0"] = time.perf_counter(), encoder.snapshot()
+            rec["t0"], rec["c0"], rec["e0"] = time.perf_counter(), time.process_time(), encoder.snapshot()
 
         def on_step_end(self, *a, **k):
             e1 = encoder.snapshot()
-            rec["steps"].append({"s": time.perf_counter() - rec["t0"],
+            rec["steps"].append({"s": time.perf_counter() - rec["t0"], "cpu_s": time.process_time() - rec["c0"],
                                  "dna_encoder": {k: e1[k] - rec["e0"][k] for k in e1}})
 
     class Timed(DNAGRPOTrainer):
@@ -365,8 +366,28 @@ def worker_grpo(args, bi, bu, assets, rows, beta):
                     train_dataset=dataset, peft_config=lora_config(model, train_projector=False),
                     callbacks=[StepTimes()])
     rss, cpu = {}, {}
+    profile = None
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile as torch_profile
+
+        from transformers import TrainerCallback as _Callback
+
+        class Profile(_Callback):  # profile the last step only
+            def on_step_begin(self, a, state, *rest, **k):
+                if state.global_step == args.grpo_steps - 1:
+                    rec["prof"] = torch_profile(activities=[ProfilerActivity.CPU])
+                    rec["prof"].__enter__()
+
+            def on_step_end(self, a, state, *rest, **k):
+                if "prof" in rec:
+                    rec["prof"].__exit__(None, None, None)
+
+        trainer.add_callback(Profile())
     with bu.peak_rss(rss), bu.cpu_contention(cpu):
         trainer.train()
+    if "prof" in rec:
+        profile = rec["prof"].key_averages().table(sort_by="cpu_time_total", row_limit=25)
+        print(profile)
     timed = rec["steps"][1:]  # the first step pays one-off costs
     n = max(len(timed), 1)
     per_step = [s["s"] for s in timed]
@@ -379,6 +400,7 @@ def worker_grpo(args, bi, bu, assets, rows, beta):
         "config": {"G": args.grpo_g, "prompts_per_step": 1, "max_completion_length": args.grpo_max_completion,
                    "beta": beta, "steps": args.grpo_steps, "lora": "r32 a64 d0.05"},
         "per_step_s": bu.stats(per_step),
+        "per_step_cpu_s": bu.stats([s["cpu_s"] for s in timed]),
         "generate_s": bu.stats(gen),
         "no_grad_logps_passes_per_step": no_grad_per_step,
         "no_grad_logps_s": bu.stats(no_grad[int(no_grad_per_step):]),
@@ -388,7 +410,7 @@ def worker_grpo(args, bi, bu, assets, rows, beta):
                              "backward_optimizer_rewards_rest": (steps_total - sum(gen) - sum(no_grad[int(
                                  no_grad_per_step):]) - sum(grad[1:])) / n},
         "dna_encoder_per_step": [s["dna_encoder"] for s in rec["steps"]],
-        "rss": rss, "cpu": cpu,
+        "rss": rss, "cpu": cpu, "profile_top_cpu_ops": profile,
     }
 
 
@@ -486,6 +508,9 @@ def parse_args(argv=None):
     ap.add_argument("--grpo-g", type=int, default=4)
     ap.add_argument("--grpo-max-completion", type=int, default=64)
     ap.add_argument("--grpo-steps", type=int, default=4)
+    ap.add_argument("--trl-head", action="store_true",
+                    help="A/B: use TRL's fused LM head (every position) instead of the compact head")
+    ap.add_argument("--profile", action="store_true", help="grpo: torch.profiler table of one step (top CPU ops)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--worker-param", type=float, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", help=argparse.SUPPRESS)
@@ -506,6 +531,10 @@ def main(argv=None):
         transformers.logging.set_verbosity_error()
         assets = bi.build_assets(args.assets_dir, args.data_dir, seed=0)
         rows, _ = bi.load_kegg_rows(args.data_dir, "train", args.n_rows, args.seed, args.trim_per_side)
+        if args.trl_head:  # A/B: TRL's fused head over every position, as before this project's compact head
+            from modeling_bioreason.training import grpo_trainer, sft_trainer
+
+            grpo_trainer.compact_head_applies = sft_trainer.compact_head_applies = lambda device: False
         param = args.worker_param if args.worker == "grpo" else int(args.worker_param)
         result = WORKERS[args.worker](args, bi, bu, assets, rows, param)
         Path(args.worker_out).write_text(json.dumps(result, indent=1))
