@@ -182,7 +182,7 @@ def make_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     quickstart = commands.add_parser(
-        "quickstart", help="build, fine-tune, evaluate, save and query a small real BioReason (CPU, offline, ~15 min)")
+        "quickstart", help="build, fine-tune, evaluate, save and query a small real BioReason (CPU, offline, ~5 min)")
     quickstart.add_argument("--output-dir", default="runs/quickstart")
     quickstart.add_argument("--datasets-dir", default="hub_cards/datasets")
     quickstart.set_defaults(func=_quickstart)

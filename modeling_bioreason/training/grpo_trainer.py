@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import torch
 
+from .scored_head import compact_head_applies, completion_log_probs
+
 try:
     from trl import GRPOTrainer
     from trl.trainer.utils import RepeatSampler
@@ -108,17 +110,26 @@ class DNAGRPOTrainer(GRPOTrainer):
         if self._dna is None:
             raise RuntimeError("DNA features of this batch are missing: BioReason completions need their DNA.")
         batch_size = batch_size or input_ids.size(0)
+        # Without TRL's Triton kernel (CPU) its fused head would project every prompt position (mostly DNA
+        # placeholders); ask the model for the completion's logits only.
+        compact = compact_head_applies(input_ids.device)
         logps, entropies = [], []
         for start in range(0, input_ids.size(0), batch_size):
             end = min(start + batch_size, input_ids.size(0))
-            ids = input_ids[start:end]
-            labels = ids.masked_fill(attention_mask[start:end] == 0, -100)
-            labels[:, :-logits_to_keep] = -100  # only the completion tokens are scored
+            ids, mask = input_ids[start:end], attention_mask[start:end]
+            inputs = {"input_ids": ids, "attention_mask": mask,
+                      **{key: value[start:end] for key, value in self._dna.items()}}
             with self.accelerator.autocast():
-                outputs = model(
-                    input_ids=ids, attention_mask=attention_mask[start:end], labels=labels, fused_lm_head=True,
-                    **{key: value[start:end] for key, value in self._dna.items()},
-                )
+                if compact:
+                    completion_mask = mask[:, -logits_to_keep:]
+                    chunk_logps, entropy = completion_log_probs(model, inputs, ids[:, -logits_to_keep:],
+                                                                self.temperature, compute_entropy)
+                    logps.append(chunk_logps * completion_mask)
+                    entropies.append(entropy * completion_mask if compute_entropy else None)
+                    continue
+                labels = ids.masked_fill(mask == 0, -100)
+                labels[:, :-logits_to_keep] = -100  # only the completion tokens are scored
+                outputs = model(**inputs, labels=labels, fused_lm_head=True)
             logps.append(outputs.log_probs[:, -logits_to_keep:])
             if compute_entropy:
                 entropies.append(outputs.entropy[:, -logits_to_keep:])

@@ -27,8 +27,10 @@ def conversations(rows, recipe: Recipe):
 
 
 def run_sft(recipe: Recipe, resume: bool = False) -> str:
-    """Train a BioReason with an SFT recipe and return the exported Hub-format folder."""
-    from trl import SFTConfig, SFTTrainer
+    """Train with `recipe` and return the exported Hub-format folder."""
+    from trl import SFTConfig
+
+    from .sft_trainer import BioReasonSFTTrainer
 
     if recipe.kind != "sft" or recipe.model.architecture != "bioreason":
         raise ValueError(f"run_sft trains BioReason SFT recipes; got kind={recipe.kind!r}, architecture="
@@ -47,7 +49,7 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
     if not recipe.lora.enabled:
         model.model.dna_encoder.requires_grad_(False)
 
-    trainer = SFTTrainer(
+    trainer = BioReasonSFTTrainer(
         model=model, args=args, train_dataset=train, eval_dataset=evaluation, processing_class=processor,
         data_collator=BioReasonDataCollator(processor), peft_config=peft_config,
     )
