@@ -22,6 +22,8 @@ import gzip
 import json
 import os
 import re
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -229,23 +231,24 @@ class BioReasonDemo:
         self.check_upload(fasta_path, "reference FASTA")
         if flank is None or not 0 <= int(flank) <= MAX_FLANK:
             raise gr.Error(f"Bases on each side of the variant must be between 0 and {MAX_FLANK}; got {flank}.")
-        indexes = [fasta_path + suffix for suffix in (".fai", ".gzi")]
-        existing = {path for path in indexes if os.path.exists(path)}
+        # The index goes into a private folder (a link to the upload inside it), removed right after: uploads of the
+        # same file share one cached path, so an index beside it could be another request's, half-written or stale.
+        workdir = tempfile.mkdtemp(prefix="bioreason-fasta-")
+        link = os.path.join(workdir, os.path.basename(fasta_path))
+        os.symlink(os.path.abspath(fasta_path), link)
         try:
             variants = parse_vcf_line(vcf_line)
             if len(variants) > 1:
                 raise gr.Error(f"The VCF line has {len(variants)} ALT alleles ({', '.join(v.alt for v in variants)}); "
                                "the Space explains one variant at a time: give one ALT per line, e.g. "
                                f"'{variants[0].chrom} {variants[0].pos} . {variants[0].ref} {variants[0].alt}'.")
-            window = variant_windows(fasta_path, variants, int(flank))[0]
+            window = variant_windows(link, variants, int(flank))[0]
         except gr.Error:
             raise
         except ValueError as error:
-            raise gr.Error(str(error)) from error
-        finally:  # the index built for an upload goes with it
-            for path in set(indexes) - existing:
-                if os.path.exists(path):
-                    os.remove(path)
+            raise gr.Error(str(error).replace(link, os.path.basename(fasta_path))) from error
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
         return window.reference_sequence, window.variant_sequence
 
     def prepare(self, source, reference, variant, fasta_file, vcf_line, vcf_fasta, flank, question, center_bp):
