@@ -301,8 +301,12 @@ def test_recipe_data_paths_resolve_from_any_directory(tmp_path, monkeypatch):
 def test_recipe_errors_name_the_problem(tmp_path):
     with pytest.raises(FileNotFoundError, match="No recipe 'nope'"):
         load_recipe("nope")
-    with pytest.raises(ValueError, match="Unknown recipe keys"):
+    with pytest.raises(ValueError, match="Unknown --set key 'optimizer'"):
         load_recipe("cpu-smoke-sft", ["optimizer=adam"])
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text((ROOT / "modeling_bioreason/training/recipes/cpu-smoke-sft.yaml").read_text() + "optimizer: adam\n")
+    with pytest.raises(ValueError, match="Unknown recipe keys"):
+        load_recipe(str(recipe))
     with pytest.raises(ValueError, match="needs both `text_model` and `dna_model`"):
         load_recipe("cpu-smoke-sft", ["model.dna_model=null"])
     with pytest.raises(ValueError, match="projector must stay frozen"):
