@@ -359,7 +359,7 @@ def worker_grpo(args, bi, bu, assets, rows, beta):
         report_to="none", use_cpu=True, save_strategy="no", seed=42, disable_tqdm=True, temperature=0.6, top_p=0.95,
         top_k=20, remove_unused_columns=False, reward_weights=weights,
         # TRL >= 0.2x defaults to True; the original (TRL 0.16) ran without it: same work on both sides
-        gradient_checkpointing=False)
+        gradient_checkpointing=False, bf16=False)  # TRL 1.x defaults bf16 on; CPUs here have no fast bf16
     config.generation_kwargs = {"suppress_tokens": [base.config.dna_start_token_id, base.config.dna_token_id,
                                                     base.config.dna_end_token_id]}
     model.model.dna_projector.requires_grad_(False)

@@ -90,6 +90,16 @@ class DNAGRPOTrainer(GRPOTrainer):
         self._dna = {"dna_embeds": dna_embeds, "dna_attention_mask": batch["dna_attention_mask"].to(device)}
         return prompt_ids, None, dict(self._dna)
 
+    def _generate_single_turn(self, *args, **kwargs):
+        # Sample from the policy itself: in train mode every decoding step would draw LoRA dropout masks (~10% of a
+        # CPU step) and sample from dropout-perturbed copies of the model.
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return super()._generate_single_turn(*args, **kwargs)
+        finally:
+            self.model.train(was_training)
+
     def _generate_and_score_completions(self, inputs):
         output = super()._generate_and_score_completions(inputs)
         output.update(self._dna)
