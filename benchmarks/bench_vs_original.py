@@ -6,7 +6,7 @@ repository): a seeded tiny Qwen3 (hidden 256 x 4 layers, 8,192-token BPE) and a 
 128 x 2, 6-mer vocabulary), 32 real KEGG train rows trimmed to 1,024 bp per side. This script times this project's
 public entry points on them and writes the shared results schema (`runs/<label>/measurements/<key>/...`):
 
-  prep  `BioReasonProcessor.__call__` (a_processor) and `BioReasonSFTCollator` (b_collate), batch 4 and 1
+  prep  `BioReasonProcessor.__call__` (a_processor) and `BioReasonDataCollator` over `task_row_to_conversation` rows (b_collate), batch 4 and 1
   sft   one SFT step through `BioReasonSFTTrainer` (`bioreason train sft`'s trainer): compute_loss + backward +
         clip + AdamW + cosine schedule, LoRA r32/a64 on all LM linears, projector trained, encoder frozen; with the
         machine's one-thread fp32 matmul rate and the step's achieved FLOP rate (torch's FLOP counter)
@@ -161,10 +161,13 @@ def _timed(fn):
 # workers (each in its own process: clean peak RSS)
 # ------------------------------------------------------------------------------------------------------------------
 def worker_prep(args, bi, bu, assets, rows, bs):
-    from modeling_bioreason.training.collator import BioReasonSFTCollator
+    from modeling_bioreason.training.collator import BioReasonDataCollator, task_row_to_conversation
 
     model, processor = build_model(bi, assets)
-    collate = BioReasonSFTCollator(processor, trim_per_side=0)
+    data_collator = BioReasonDataCollator(processor)
+
+    def collate(batch):  # task rows -> conversational rows -> tensors, as `bioreason train sft` does
+        return data_collator([task_row_to_conversation(r) for r in batch])
     batches = bi.batches(rows, bs)
     texts = [processor.apply_chat_template([messages(r, True) for r in b], tokenize=False) for b in batches]
     dnas = [[[r["reference_sequence"], r["variant_sequence"]] for r in b] for b in batches]
@@ -194,12 +197,15 @@ def worker_sft(args, bi, bu, assets, rows, bs):
     from torch.utils.flop_counter import FlopCounterMode
     from trl import SFTConfig
 
-    from modeling_bioreason.training.collator import BioReasonSFTCollator
+    from modeling_bioreason.training.collator import BioReasonDataCollator, task_row_to_conversation
     from modeling_bioreason.training.sft_trainer import BioReasonSFTTrainer
 
     model, processor = build_model(bi, assets)
     torch.manual_seed(23)
-    collate = BioReasonSFTCollator(processor, trim_per_side=0)
+    data_collator = BioReasonDataCollator(processor)
+
+    def collate(batch):  # task rows -> conversational rows -> tensors, as `bioreason train sft` does
+        return data_collator([task_row_to_conversation(r) for r in batch])
     batches = [collate(b) for b in bi.batches(rows, bs)]
     total = len(batches) * (args.sft_passes + 1)
     config = SFTConfig(output_dir=tempfile.mkdtemp(prefix="bench_sft_"), per_device_train_batch_size=bs,
@@ -308,7 +314,7 @@ def worker_grpo(args, bi, bu, assets, rows, beta):
     from transformers import TrainerCallback
     from trl import GRPOConfig
 
-    from modeling_bioreason.training.rewards import REWARD_FUNCTIONS
+    from modeling_bioreason.tasks import get_task
 
     try:
         from modeling_bioreason.training.grpo_trainer import DNAGRPOTrainer
@@ -347,10 +353,12 @@ def worker_grpo(args, bi, bu, assets, rows, beta):
 
     base.generate = timed_generate
 
-    class Recipe:  # every reward the package has, weight 1 (as the original's three rewards)
-        rewards = {name: 1.0 for name in REWARD_FUNCTIONS}
+    kegg = get_task("kegg_disease")
 
-    functions, weights = reward_functions(Recipe, sorted({r["answer"].lower() for r in rows}))
+    class Recipe:  # the task's three rewards, weight 1 (as the original's three rewards)
+        rewards = {name: 1.0 for name in kegg.rewards()}
+
+    functions, weights = reward_functions(Recipe, kegg)
     dataset = Dataset.from_list([{"prompt": messages(r, False), "answer": r["answer"]} for r in rows])
     config = GRPOConfig(
         output_dir=tempfile.mkdtemp(prefix="bench_grpo_"), per_device_train_batch_size=args.grpo_g,

@@ -219,7 +219,7 @@ def stage_sft(ctx):
     from datasets import Dataset
     from trl import SFTConfig
 
-    from modeling_bioreason.training.collator import BioReasonSFTCollator
+    from modeling_bioreason.training.collator import BioReasonDataCollator, task_row_to_conversation
     from modeling_bioreason.training.lora import make_lora_config
     from modeling_bioreason.training.recipe import LoraSettings
     from modeling_bioreason.training.sft_trainer import BioReasonSFTTrainer
@@ -228,8 +228,9 @@ def stage_sft(ctx):
     results = {}
     for checkpointing in (True, False):
         model, processor = _fresh_model(ctx)
-        rows = kegg_rows(sizes.sft_steps * sizes.grad_accum + 1)
-        collate = BioReasonSFTCollator(processor, trim_per_side=sizes.trim_per_side)
+        rows = [task_row_to_conversation(r, trim_per_side=sizes.trim_per_side)
+                for r in kegg_rows(sizes.sft_steps * sizes.grad_accum + 1)]
+        collate = BioReasonDataCollator(processor)
         tokens = [int(collate([r])["attention_mask"].sum()) for r in rows]
         clock = StepClock(device)
         bf16 = ctx["dtype"] == torch.bfloat16
@@ -266,6 +267,7 @@ def stage_grpo(ctx):
     from trl import GRPOConfig
 
     from modeling_bioreason.data.tasks import row_to_messages
+    from modeling_bioreason.tasks import get_task
     from modeling_bioreason.training.grpo import reward_functions
     from modeling_bioreason.training.grpo_trainer import DNAGRPOTrainer
     from modeling_bioreason.training.lora import make_lora_config
@@ -306,7 +308,7 @@ def stage_grpo(ctx):
         rows = kegg_rows(4)
         dataset = Dataset.from_list([{"prompt": row_to_messages(r, trim_per_side=sizes.trim_per_side),
                                       "answer": r["answer"]} for r in rows])
-        functions, weights = reward_functions(recipe, sorted({r["answer"].lower() for r in rows}))
+        functions, weights = reward_functions(recipe, get_task("kegg_disease"))
         training = {k: v for k, v in recipe.training.items() if k not in ("output_dir", "num_train_epochs",
                                                                           "save_steps", "logging_steps")}
         training.update(output_dir=tempfile.mkdtemp(prefix="gpu_check_grpo_"), max_steps=sizes.grpo_steps,
@@ -339,12 +341,13 @@ def stage_grpo(ctx):
 def stage_generate(ctx):
     from modeling_bioreason.evaluation.config import EvaluationConfig
     from modeling_bioreason.evaluation.runner import BioReasonPredictor
+    from modeling_bioreason.tasks import get_task
 
     sizes, device = ctx["sizes"], ctx["device"]
     if "model" not in ctx:
         ctx["model"], ctx["processor"] = build(sizes, device, ctx["dtype"], ctx["attn"], ctx["tiny"])
     model, processor = ctx["model"].eval(), ctx["processor"]
-    predictor = BioReasonPredictor(model, processor)
+    predictor = BioReasonPredictor(model, processor, get_task("kegg_disease"))
     config = EvaluationConfig(model="in-memory", max_new_tokens=sizes.gen_new_tokens, do_sample=False,
                               trim_per_side=sizes.trim_per_side)
     first = EvaluationConfig(**{**config.__dict__, "max_new_tokens": 1})
@@ -399,9 +402,7 @@ def stage_space(ctx):
     BioReasonDemo = app.BioReasonDemo
     if "model" not in ctx:
         ctx["model"], ctx["processor"] = build(sizes, device, ctx["dtype"], ctx["attn"], ctx["tiny"])
-    demo = object.__new__(BioReasonDemo)  # the model is already in memory: skip the folder load
-    demo.model, demo.processor, demo.model_path = ctx["model"].eval(), ctx["processor"], "in-memory"
-    demo.max_bp = 12_000
+    demo = BioReasonDemo.from_loaded(ctx["model"], ctx["processor"])  # already in memory: skip the folder load
     row = kegg_rows(1)[0]
     t0 = time.perf_counter()
     stream = demo.respond("Paste sequences", row["reference_sequence"], row["variant_sequence"], None, "", None, 0,

@@ -68,15 +68,13 @@ class DNAOnlyClassifier(PreTrainedModel):
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
 
-def answer_label(answer: str, task: str) -> str:
-    return answer.split(";")[0].strip().lower() if task == "variant_effect" else answer.strip().lower()
-
-
 class DNAPairCollator:
     """Rows -> `(batch, 2, dna_len)` NT-v2 ids and masks (right-padded) and class indices."""
 
-    def __init__(self, tokenizer, label2id: dict[str, int], task: str, trim_per_side: int, max_dna_tokens: int):
-        self.tokenizer, self.label2id, self.task = tokenizer, label2id, task
+    def __init__(self, tokenizer, label2id: dict[str, int], task, trim_per_side: int, max_dna_tokens: int):
+        from .tasks import get_task
+
+        self.tokenizer, self.label2id, self.task = tokenizer, label2id, get_task(task)  # a Task or its name
         self.trim_per_side, self.max_dna_tokens = trim_per_side, max_dna_tokens
 
     def __call__(self, rows: list[dict]) -> dict:
@@ -92,5 +90,5 @@ class DNAPairCollator:
             input_ids[i, : len(x)], mask[i, : len(x)] = torch.tensor(x), 1
         batch = {"dna_input_ids": input_ids.view(len(rows), 2, length), "dna_attention_mask": mask.view(len(rows), 2, length)}
         if all("answer" in row for row in rows):
-            batch["labels"] = torch.tensor([self.label2id[answer_label(row["answer"], self.task)] for row in rows])
+            batch["labels"] = torch.tensor([self.label2id[self.task.gold_label(row["answer"])] for row in rows])
         return batch

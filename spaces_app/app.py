@@ -135,10 +135,21 @@ class BioReasonDemo:
 
     def __init__(self, model_path: str, revision: str | None = None):
         use_cuda = torch.cuda.is_available()
-        self.model = AutoModelForCausalLM.from_pretrained(
+        model = AutoModelForCausalLM.from_pretrained(
             model_path, revision=revision, trust_remote_code=True, dtype=torch.bfloat16 if use_cuda else torch.float32,
         ).to("cuda" if use_cuda else "cpu").eval()
-        self.processor = AutoProcessor.from_pretrained(model_path, revision=revision, trust_remote_code=True)
+        self.attach(model, AutoProcessor.from_pretrained(model_path, revision=revision, trust_remote_code=True),
+                    model_path)
+
+    @classmethod
+    def from_loaded(cls, model, processor, model_path: str = "in-memory") -> "BioReasonDemo":
+        """A demo around a model and processor already in memory (benchmarks, tests)."""
+        demo = cls.__new__(cls)
+        demo.attach(model.eval(), processor, model_path)
+        return demo
+
+    def attach(self, model, processor, model_path: str) -> None:
+        self.model, self.processor = model, processor
         self.tokenizer = self.processor.tokenizer
         _LOADED.update(model=self.model, tokenizer=self.tokenizer)
         self.max_dna_tokens = self.processor.max_dna_tokens or self.processor.dna_tokenizer.model_max_length

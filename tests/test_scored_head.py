@@ -5,7 +5,7 @@ import torch
 from datasets import Dataset
 
 from modeling_bioreason.training import scored_head
-from modeling_bioreason.training.collator import BioReasonSFTCollator
+from modeling_bioreason.training.collator import BioReasonDataCollator, task_row_to_conversation
 
 
 @pytest.fixture()
@@ -36,14 +36,15 @@ def test_sft_trainer_matches_trl_loss_gradients_and_metrics(lora_model, kegg_row
     from modeling_bioreason.training.sft_trainer import BioReasonSFTTrainer
 
     model, processor = lora_model
-    collate = BioReasonSFTCollator(processor, trim_per_side=1900, reasoning_lines=2)
-    batch = collate(kegg_rows[:3])  # uneven rows: right padding inside the batch
+    rows = [task_row_to_conversation(r, trim_per_side=1900, reasoning_lines=2) for r in kegg_rows[:3]]
+    collate = BioReasonDataCollator(processor)
+    batch = collate(rows)  # uneven rows: right padding inside the batch
     assert (batch["attention_mask"] == 0).any()
     args = SFTConfig(output_dir=str(tmp_path), remove_unused_columns=False, report_to="none", use_cpu=True,
                      dataset_kwargs={"skip_prepare_dataset": True})
     results = {}
     for cls in (SFTTrainer, BioReasonSFTTrainer):
-        trainer = cls(model=model, args=args, train_dataset=Dataset.from_list(kegg_rows[:3]), data_collator=collate,
+        trainer = cls(model=model, args=args, train_dataset=Dataset.from_list(rows), data_collator=collate,
                       processing_class=processor)
         trainer.model.train()
         trainer.model.zero_grad()
@@ -63,7 +64,8 @@ def test_sft_trainer_matches_trl_loss_gradients_and_metrics(lora_model, kegg_row
 
 def test_sft_head_runs_only_over_supervised_columns(lora_model, kegg_rows):
     model, processor = lora_model
-    batch = BioReasonSFTCollator(processor, trim_per_side=1800, reasoning_lines=2)(kegg_rows[:2])
+    batch = BioReasonDataCollator(processor)(
+        [task_row_to_conversation(r, trim_per_side=1800, reasoning_lines=2) for r in kegg_rows[:2]])
     seen = []
     hook = model.get_base_model().lm_head.register_forward_hook(lambda m, a, o: seen.append(a[0].shape[1]))
     try:

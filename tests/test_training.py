@@ -144,12 +144,14 @@ def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, t
 def test_correctness_reward_regression_for_the_zip_bug():
     case = GOLDEN["grpo_correctness_main_bug_case"]
     completions = [[{"role": "assistant", "content": c}] for c in case["completions"]]
-    assert correctness_reward(completions, answer=case["answer_column"]) == case["fixed_rule_rewards"]
+    assert correctness_reward(completions, answer=case["answer_column"], task="kegg_disease") == case["fixed_rule_rewards"]
     right = [[{"role": "assistant", "content": "<think>\nx\n</think>\n\nAnswer: Melanoma."}]]
-    assert correctness_reward(right, answer=["melanoma"]) == [1.0]
-    assert correctness_reward(right, answer=["Pathogenic; melanoma"]) == [0.0]
+    assert correctness_reward(right, answer=["melanoma"], task="kegg_disease") == [1.0]
+    assert correctness_reward(right, answer=["Pathogenic; melanoma"], task="variant_effect") == [0.0]
     vep = [[{"role": "assistant", "content": "<think>\nx\n</think>\n\nAnswer: likely pathogenic"}]]
-    assert correctness_reward(vep, answer=["Pathogenic; cystic fibrosis"]) == [1.0]
+    assert correctness_reward(vep, answer=["Pathogenic; cystic fibrosis"], task="variant_effect") == [1.0]
+    with pytest.raises(ValueError, match="needs its task"):  # declared, never guessed from the answers
+        correctness_reward(vep, answer=["Pathogenic; cystic fibrosis"])
     labels = ["renal cell carcinoma", "clear cell renal cell carcinoma"]
     specific = [[{"role": "assistant", "content": "Answer: clear cell renal cell carcinoma"}]]
     assert correctness_reward(specific, answer=["renal cell carcinoma"], labels=labels) == [0.0]

@@ -139,6 +139,8 @@ def test_foreign_model_code_never_runs_without_trust_remote_code(foreign_folder,
     assert "--trust-remote-code" in capsys.readouterr().err
     assert main(["ask", "--model", str(folder), "--reference", "ACGT", "--variant", "ACTT", "--question", "?"]) == 2
     assert "trust_remote_code" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(folder), "--output-dir", str(tmp_path / "eval"), "--limit", "1"]) == 2
+    assert "--trust-remote-code" in capsys.readouterr().err
     assert not marker.exists()
 
 

@@ -70,25 +70,6 @@ def row_to_messages(
         messages.append(assistant_message(row, reasoning_lines))
     return messages
 
-
-def infer_task(answers) -> str:
-    """
-    Deprecated: a task is declared (`--task`, a recipe, the dataset card's `bioreason_task`; see
-    `modeling_bioreason.tasks.task_of_dataset`), not guessed. Kept for training code written before: `variant_effect`
-    when every answer's label (the task's gold rule) is pathogenic/benign, else `kegg`.
-    """
-    from ..tasks.scoring import variant_effect_gold
-
-    def is_vep(answer) -> bool:
-        try:
-            return variant_effect_gold(str(answer)) is not None
-        except ValueError:
-            return False
-
-    answers = list(answers)
-    return "variant_effect" if answers and all(is_vep(a) for a in answers) else "kegg"
-
-
 def load_split(path: str | os.PathLike, config: str = "default", split: str = "test"):
     """Load one split of a Hub-layout dataset folder (or Hub id) with `datasets`, checking its columns."""
     import datasets

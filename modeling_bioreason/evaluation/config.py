@@ -31,6 +31,9 @@ class EvaluationConfig:
     baseline_split: str = "train"
     zero_shot_baseline: str | None = None  # an NT-v2 masked-LM folder: its zero-shot row beside the model (variant effect)
     device: str = "auto"
+    # A BioReason folder loads through this package's own classes; any other folder's code (auto_map) runs only with
+    # this set, as in transformers.
+    trust_remote_code: bool = False
 
     def __post_init__(self):
         if self.batch_size < 1 or self.max_new_tokens < 1:
@@ -39,5 +42,5 @@ class EvaluationConfig:
             raise ValueError(f"limit must be >= 1, got {self.limit}.")
 
     def identity(self) -> dict:
-        resumable = {"limit", "batch_size", "output_dir", "device", "zero_shot_baseline"}  # report-side only
+        resumable = {"limit", "batch_size", "output_dir", "device", "zero_shot_baseline", "trust_remote_code"}  # report-side only
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in resumable}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..tasks import ALIASES
+
 RULES = {"strict": "strict (answer span → label set)", "paper_lenient": "paper-lenient (BioReason's substring rule)"}
 HOW_TO_READ = {
     "kegg_disease": "How to read this: strict accuracy is the number to compare; a model that does not beat the lookup "
@@ -21,8 +23,11 @@ def _fmt(value) -> str:
 
 
 def metric_table(task: str, systems: list[tuple[str, dict]]) -> list[str]:
-    """Markdown rows, one per (system, rule): the task's columns; variant effect adds AUROC/AUPRC/n_scored."""
-    kegg = task == "kegg_disease"
+    """
+    Markdown rows, one per (system, rule): the task's columns; variant effect adds AUROC/AUPRC/n_scored. The one
+    renderer of evaluation tables: `report.md` and the model card's evaluation section both use it.
+    """
+    kegg = ALIASES.get(task, task) == "kegg_disease"
     columns = ["accuracy", "macro_f1", "macro_precision", "macro_recall", "unparseable", "other"] if kegg else [
         "accuracy", "f1", "precision", "recall", "unparseable"]
     ranking = [] if kegg else ["auroc", "auprc", "n_scored"]
@@ -34,14 +39,15 @@ def metric_table(task: str, systems: list[tuple[str, dict]]) -> list[str]:
         for rule in rules:
             values = metrics.get(rule, {})
             cells = [_fmt(values.get(c)) for c in columns] + [_fmt(rank.get(c)) for c in ranking]
-            lines.append(f"| {system} | {RULES.get(rule, 'score ranking only')} | " + " | ".join(cells) + " |")
+            label = rule.replace("_", "-") if rule in RULES else "score ranking only"
+            lines.append(f"| {system} | {label} | " + " | ".join(cells) + " |")
     return lines
 
 
 def report_systems(report: dict) -> list[tuple[str, dict]]:
     """The (system, metrics) rows of a report: the model, the lookup baseline, the zero-shot DNA baseline if any."""
     lookup = report["lookup_baseline"]
-    systems = [("model", report["metrics"])] + ([] if lookup.get("unavailable") else [("lookup baseline", lookup)])
+    systems = [("this model", report["metrics"])] + ([] if lookup.get("unavailable") else [("lookup baseline", lookup)])
     if report.get("zero_shot_baseline"):
         systems.append((f"zero-shot DNA baseline (`{report['zero_shot_baseline']['model']}`)",
                         {"ranking": report["zero_shot_baseline"]["ranking"]}))
@@ -62,6 +68,7 @@ def write_markdown(report: dict, path: Path) -> None:
     ]
     lookup = report["lookup_baseline"]
     lines += metric_table(task, report_systems(report))
+    lines += ["", "Rules: " + "; ".join(f"{rule.replace('_', '-')} = {label}" for rule, label in RULES.items()) + "."]
     if report.get("skipped"):
         lines += ["", "Rows without a score: " + ", ".join(f"{k}: {v}" for k, v in report["skipped"].items())
                   + " (indels are not scored by the masked-marginal rule)."]

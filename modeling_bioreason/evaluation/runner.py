@@ -222,7 +222,7 @@ class DNAOnlyPredictor:
 
         from ..dna_only import DNAPairCollator
 
-        collator = DNAPairCollator(self.tokenizer, self.model.config.label2id, "kegg", config.trim_per_side,
+        collator = DNAPairCollator(self.tokenizer, self.model.config.label2id, self.task, config.trim_per_side,
                                    self.tokenizer.model_max_length)
         batch = collator([{key: row[key] for key in ("reference_sequence", "variant_sequence")} for row in rows])
         with torch.inference_mode():
@@ -237,9 +237,10 @@ class DNAOnlyPredictor:
         return [float(lp[label2id["pathogenic"]] - lp[label2id["benign"]]) for lp in self._last]
 
 
-def load_model(model_path: str, device: str = "auto", task: Task | None = None):
+def load_model(model_path: str, device: str = "auto", task: Task | None = None, trust_remote_code: bool = False):
     """A predictor for a saved folder: BioReason, an LLM-only baseline (plain causal LM), a DNA-only baseline, or an
-    NT-v2 masked LM (the zero-shot DNA baseline)."""
+    NT-v2 masked LM (the zero-shot DNA baseline). BioReason folders load through this package's registered classes;
+    code shipped in any other folder (`auto_map`) runs only with `trust_remote_code=True`."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor, AutoTokenizer
 
     from .zero_shot import ZeroShotDNAScorer, is_nt_masked_lm
@@ -253,10 +254,18 @@ def load_model(model_path: str, device: str = "auto", task: Task | None = None):
                                 NucleotideTransformerTokenizer.from_pretrained(model_path), task)
     if is_nt_masked_lm(model_path):
         return ZeroShotDNAScorer.from_pretrained(model_path)
-    model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=True, **_device_kwargs(device)).eval()
-    if AutoConfig.from_pretrained(model_path, trust_remote_code=True).model_type == "bioreason":
-        return BioReasonPredictor(model, AutoProcessor.from_pretrained(model_path, trust_remote_code=True), task)
-    return TextLMPredictor(model, AutoTokenizer.from_pretrained(model_path), task)
+    remote = trust_remote_code  # importing this package registered the BioReason classes: its folders need no remote code
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=remote,
+                                                     **_device_kwargs(device)).eval()
+    except ValueError as error:
+        if "trust_remote_code" in str(error) and not remote:
+            raise ValueError(f"{model_path} is not a BioReason folder and ships its own code (auto_map); it runs only "
+                             "if you trust it: pass --trust-remote-code.") from None
+        raise
+    if AutoConfig.from_pretrained(model_path, trust_remote_code=remote).model_type == "bioreason":
+        return BioReasonPredictor(model, AutoProcessor.from_pretrained(model_path, trust_remote_code=remote), task)
+    return TextLMPredictor(model, AutoTokenizer.from_pretrained(model_path, trust_remote_code=remote), task)
 
 
 def _generate(predictor, rows: list[dict], config: EvaluationConfig) -> list[str]:
@@ -325,7 +334,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         if model is not None:
             predictor = BioReasonPredictor(model, processor, task)
         elif pending:
-            predictor = load_model(config.model, config.device, task)
+            predictor = load_model(config.model, config.device, task, config.trust_remote_code)
         else:
             predictor = None
         kind = predictor.kind if predictor is not None else json.loads(

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import torch
 
-from ..data.tasks import infer_task, row_to_messages
-from ..dna_only import DNAOnlyClassifier, DNAOnlyConfig, DNAPairCollator, answer_label
+from ..data.tasks import row_to_messages
+from ..dna_only import DNAOnlyClassifier, DNAOnlyConfig, DNAPairCollator
 from ..hub import write_model_card
 from ..modeling_nucleotide_transformer import NucleotideTransformerModel
 from ..processing_bioreason import CHAT_TEMPLATE
 from ..tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
 from .recipe import Recipe
-from .run import load_rows, resume_checkpoint
+from .run import load_rows, recipe_task, resume_checkpoint
 
 __all__ = ["DNAOnlyClassifier", "DNAOnlyConfig", "DNAPairCollator", "run_baseline"]  # the model: ..dna_only
 
@@ -32,8 +32,8 @@ def _train_dna_only(recipe: Recipe, train, resume_from: str | None) -> tuple:
 
     from .models import load_dna_model
 
-    task = infer_task(train["answer"])
-    labels = sorted({answer_label(a, task) for a in train["answer"]})
+    task = recipe_task(recipe)
+    labels = sorted({task.gold_label(a) for a in train["answer"]})
     encoder = load_dna_model(recipe.model.dna_model)
     if isinstance(encoder, str):
         encoder = NucleotideTransformerModel.from_pretrained(encoder)

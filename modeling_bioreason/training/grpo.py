@@ -8,13 +8,13 @@ SFT) stays frozen.
 
 from __future__ import annotations
 
-from ..data.tasks import VEP_ANSWERS, infer_task, row_to_messages
+from ..data.tasks import row_to_messages
+from ..tasks import Task
 from .grpo_trainer import DNAGRPOTrainer
 from .lora import make_lora_config
 from .models import load_model
 from .recipe import Recipe
-from .rewards import REWARD_FUNCTIONS, correctness_reward
-from .run import finish, load_rows, resume_checkpoint
+from .run import finish, load_rows, recipe_task, resume_checkpoint
 
 
 def _text(completion) -> str:
@@ -42,20 +42,18 @@ def answer_similarity_reward(completions, answer, **kwargs) -> list[float]:
     return rewards
 
 
-TRAINING_REWARDS = {**REWARD_FUNCTIONS, "answer_similarity": answer_similarity_reward}
+# Rewards a recipe may name besides its task's own (`Task.rewards()`: correctness, format, concise).
+TRAINING_REWARDS = {"answer_similarity": answer_similarity_reward}
 
 
-def reward_functions(recipe: Recipe, labels: list[str]) -> tuple[list, list[float]]:
-    """The recipe's named rewards and weights; correctness maps answers onto the task's closed label set."""
+def reward_functions(recipe: Recipe, task: Task) -> tuple[list, list[float]]:
+    """The recipe's named rewards and weights: the task's rewards (bound to its label set and parser) and ours."""
+    available = {**task.rewards(), **TRAINING_REWARDS}
     functions, weights = [], []
     for name, weight in recipe.rewards.items():
-        if name not in TRAINING_REWARDS:
-            raise ValueError(f"Unknown reward {name!r}; available: {sorted(TRAINING_REWARDS)}.")
-        function = TRAINING_REWARDS[name]
-        if function is correctness_reward:
-            def correctness(completions, answer, **kwargs):
-                return correctness_reward(completions, answer, labels=labels, **kwargs)
-            function = correctness
+        if name not in available:
+            raise ValueError(f"Unknown reward {name!r}; available: {sorted(available)}.")
+        function = available[name]
         functions.append(function)
         weights.append(float(weight))
     return functions, weights
@@ -83,9 +81,7 @@ def make_grpo_trainer(recipe: Recipe, trainer_class: type = DNAGRPOTrainer) -> D
     # A sampled DNA token would desynchronise placeholders and DNA features: never generate them.
     dna_token_ids = [model.config.dna_start_token_id, model.config.dna_token_id, model.config.dna_end_token_id]
     args.generation_kwargs = {"suppress_tokens": dna_token_ids, **(args.generation_kwargs or {})}
-    answers = load_rows(recipe, recipe.data.train_split, None)["answer"]
-    labels = list(VEP_ANSWERS) if infer_task(answers) == "variant_effect" else sorted({a.lower() for a in answers})
-    functions, args.reward_weights = reward_functions(recipe, labels)
+    functions, args.reward_weights = reward_functions(recipe, recipe_task(recipe))
     if not recipe.lora.enabled:
         model.model.dna_projector.requires_grad_(False)
     return trainer_class(

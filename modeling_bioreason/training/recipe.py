@@ -60,6 +60,7 @@ class ModelSource:
 class DataSource:
     dataset: str = "hub_cards/datasets/kegg"
     config: str = "default"
+    task: str | None = None  # kegg_disease / variant_effect; default: the dataset card's `bioreason_task`
     train_split: str = "train"
     eval_split: str | None = "val"
     trim_per_side: int = 0  # BioReason's KEGG SFT fed untrimmed 4 kb windows (672 NT tokens); 1024 trims to 329

@@ -30,25 +30,17 @@ def _kegg_with(labels) -> Task:
 
 def correctness_reward(completions, answer, labels=None, task=None, **kwargs) -> list[float]:
     """
-    1.0 when the strict parse of a completion is its gold label (the task's rule), else 0.0. Pass `task=` (what
-    `get_task(name).rewards()` does). Without it, `labels` (the closed label set) names the task; with neither,
-    each gold answer's own form decides (a pathogenic/benign label before any `;` is variant effect, anything else
-    a KEGG disease): kept for recipes written before tasks were declared.
+    1.0 when the strict parse of a completion is its gold label (the task's rule), else 0.0. The task is declared:
+    `task=` (a name or Task; what `get_task(name).rewards()` binds), or `labels=` (a closed label set: the variant
+    effect labels, or KEGG diseases added to the shipped set). It is never guessed from the answers.
     """
     if task is not None:
         return get_task(task).correctness_reward(completions, answer)
     if labels is not None:
         chosen = get_task("variant_effect") if set(labels) == set(VARIANT_EFFECT_LABELS) else _kegg_with(labels)
         return chosen.correctness_reward(completions, answer)
-    if len(answer) != len(completions):
-        raise ValueError(f"{len(completions)} completions but {len(answer)} answers.")
-    variant_effect = get_task("variant_effect")
-    rewards = []
-    for completion, gold in zip(completions, answer):
-        is_vep = str(gold).split(";", 1)[0].strip().lower() in VARIANT_EFFECT_LABELS
-        chosen = variant_effect if is_vep else _kegg_with([gold])
-        rewards += chosen.correctness_reward([completion], [gold])
-    return rewards
+    raise ValueError("correctness_reward needs its task: pass task='kegg_disease' or task='variant_effect' (or use "
+                     "get_task(name).rewards()['correctness']).")
 
 
 format_reward = Task.format_reward

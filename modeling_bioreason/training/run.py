@@ -42,6 +42,13 @@ def validate_rows(dataset, where: str, need_reasoning: bool = False, need_answer
                 raise ValueError(f"{where} row {index}: `{name}` is empty. Fix or drop that row.")
 
 
+def recipe_task(recipe: Recipe):
+    """The recipe's task object: `data.task`, else the dataset card's declaration (never guessed from answers)."""
+    from ..tasks import task_of_dataset
+
+    return task_of_dataset(recipe.data.dataset, recipe.data.config, recipe.data.task)
+
+
 def load_rows(recipe: Recipe, split: str | None, limit: int | None, need_reasoning: bool = False):
     """The recipe dataset's `split` (first `limit` rows), validated; None when `split` is None."""
     from ..data.tasks import load_split

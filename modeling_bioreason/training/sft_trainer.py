@@ -22,14 +22,14 @@ except ImportError:  # the `train` extra is not installed
 
 class BioReasonSFTTrainer(SFTTrainer):
     """
-    `trl.SFTTrainer` for BioReason batches (`BioReasonSFTCollator` or any collator giving `labels` with -100).
+    `trl.SFTTrainer` for BioReason batches (`BioReasonDataCollator` or any collator giving `labels` with -100).
 
     Example:
 
     ```python
     >>> trainer = BioReasonSFTTrainer(model=model, args=SFTConfig(output_dir="runs/sft", remove_unused_columns=False,
     ...                               dataset_kwargs={"skip_prepare_dataset": True}), train_dataset=rows,
-    ...                               data_collator=BioReasonSFTCollator(processor), processing_class=processor)  # doctest: +SKIP
+    ...                               data_collator=BioReasonDataCollator(processor), processing_class=processor)  # doctest: +SKIP
     >>> trainer.train()  # doctest: +SKIP
     ```
     """
