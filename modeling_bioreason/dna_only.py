@@ -55,7 +55,8 @@ class DNAOnlyClassifier(PreTrainedModel):
     def pool(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             hidden = self.dna_encoder(input_ids, attention_mask=attention_mask).last_hidden_state
-        scores = self.attention_pool(hidden).squeeze(-1).masked_fill(attention_mask == 0, torch.finfo(hidden.dtype).min)
+        scores = self.attention_pool(hidden).squeeze(-1)  # under autocast: bf16/fp16, not the encoder's dtype
+        scores = scores.masked_fill(attention_mask == 0, torch.finfo(scores.dtype).min)
         return (scores.softmax(-1).unsqueeze(-1) * hidden).sum(1)
 
     def forward(self, dna_input_ids, dna_attention_mask, labels=None, **kwargs) -> SequenceClassifierOutput:

@@ -1,6 +1,5 @@
 """The Hub-layout datasets load offline with `datasets`, and the leak-free splits really do not leak."""
 
-import hashlib
 import re
 from pathlib import Path
 

@@ -102,6 +102,18 @@ def test_sigkilled_cli_run_resumes_to_the_same_report(model_dir, uninterrupted, 
     assert _comparable(json.loads((tmp_path / "report.json").read_text())) == _comparable(full)
 
 
+def test_cli_evaluates_in_bf16(model_dir, tmp_path):
+    """The paper's precision: the model loaded in bfloat16 (what CUDA gets by default) generates and is scored."""
+    from modeling_bioreason.cli import main
+
+    out = tmp_path / "bf16"
+    assert main(["evaluate", "--model", model_dir, "--dataset", KEGG, "--config", "leak_free", "--limit", "2",
+                 "--batch-size", "2", "--max-new-tokens", "4", "--trim-per-side", "1024", "--dtype", "bfloat16",
+                 "--output-dir", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["rows"] == 2 and report["settings"]["dtype"] == "bfloat16" and len(_lines(out)) == 2
+
+
 def test_batched_and_one_at_a_time_predictions_are_identical(model_dir, tmp_path):
     one = evaluate(_config(model_dir, tmp_path / "one", batch_size=1, limit=3), progress=False)
     batched = evaluate(_config(model_dir, tmp_path / "batched", batch_size=3, limit=3), progress=False)

@@ -74,6 +74,16 @@ def test_bioreason_train_sft_in_bf16(tmp_path):
     assert (tmp_path / "final" / "model.safetensors").exists()
 
 
+@pytest.mark.parametrize("config", ["cpu-smoke-llm-only", "cpu-smoke-dna-only"])
+def test_baselines_train_in_bf16(config, tmp_path):
+    """The paper's baselines under the same precision as every GPU recipe (bf16), through the CLI."""
+    assert _train(tmp_path, "training.bf16=true", "training.use_cpu=true", "training.max_steps=1",
+                  "training.save_steps=1", config=config) == 0
+    state = json.loads((tmp_path / "checkpoint-1" / "trainer_state.json").read_text())
+    assert state["global_step"] == 1 and state["log_history"][0]["loss"] > 0
+    assert (tmp_path / "final" / "config.json").exists()
+
+
 def test_bioreason_train_grpo_in_bf16_from_a_built_model(tmp_path):
     assert _train(tmp_path, "model.model=null", "model.text_model=tiny-random-qwen3",
                   "model.dna_model=random-nt-v2:32x2", "training.bf16=true", "training.use_cpu=true",

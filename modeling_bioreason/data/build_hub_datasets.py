@@ -196,7 +196,7 @@ def build_brca1(shared: Path, out: Path) -> dict:
     from .genome import Variant, variant_windows
 
     table = pd.read_csv(shared / "brca1_findlay2018" / "findlay2018_brca1_sge_snvs.csv")
-    with tempfile.TemporaryDirectory() as folder:  # pyfaidx writes an index beside the FASTA
+    with tempfile.TemporaryDirectory() as folder:  # the FASTA index is written beside the FASTA
         fasta = Path(folder) / "hg19_slice.fa"
         shutil.copyfile(shared / "brca1_findlay2018" / "hg19_chr17_41100001_41300000.fa", fasta)
         variants = [Variant("chr17", int(p) - BRCA1_SLICE_START + 1, r, a)

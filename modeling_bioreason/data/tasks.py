@@ -12,10 +12,7 @@ from collections.abc import Mapping
 
 from .windows import trim_flanks
 
-from ..tasks.scoring import VARIANT_EFFECT_LABELS as VEP_ANSWERS  # noqa: E402 - one label set, owned by the task
-
 REQUIRED_COLUMNS = ("question", "answer", "reference_sequence", "variant_sequence")
-TASKS = ("kegg", "variant_effect")
 
 
 def check_columns(columns, where: str = "dataset") -> None:

@@ -31,6 +31,7 @@ class EvaluationConfig:
     baseline_split: str = "train"
     zero_shot_baseline: str | None = None  # an NT-v2 masked-LM folder: its zero-shot row beside the model (variant effect)
     device: str = "auto"
+    dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU; or bfloat16 / float16 / float32
     # A BioReason folder loads through this package's own classes; any other folder's code (auto_map) runs only with
     # this set, as in transformers.
     trust_remote_code: bool = False
@@ -38,6 +39,8 @@ class EvaluationConfig:
     def __post_init__(self):
         if self.batch_size < 1 or self.max_new_tokens < 1:
             raise ValueError("batch_size and max_new_tokens must be >= 1.")
+        if self.dtype not in ("auto", "bfloat16", "float16", "float32"):
+            raise ValueError(f"dtype must be auto, bfloat16, float16 or float32; got {self.dtype!r}.")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}.")
 

@@ -103,13 +103,14 @@ def _check_run_config(output_dir: Path, config: EvaluationConfig) -> None:
         path.write_text(json.dumps(identity, indent=2))
 
 
-def _device_kwargs(device: str) -> dict:
+def _device_kwargs(device: str, dtype: str = "auto") -> dict:
     import torch
 
     use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+    chosen = getattr(torch, dtype) if dtype != "auto" else torch.bfloat16 if use_cuda else torch.float32
     if use_cuda:
-        return {"dtype": torch.bfloat16, "device_map": "auto" if device == "auto" else device}
-    return {"dtype": torch.float32}
+        return {"dtype": chosen, "device_map": "auto" if device == "auto" else device}
+    return {"dtype": chosen}
 
 
 class BioReasonPredictor:
@@ -237,7 +238,8 @@ class DNAOnlyPredictor:
         return [float(lp[label2id["pathogenic"]] - lp[label2id["benign"]]) for lp in self._last]
 
 
-def load_model(model_path: str, device: str = "auto", task: Task | None = None, trust_remote_code: bool = False):
+def load_model(model_path: str, device: str = "auto", task: Task | None = None, trust_remote_code: bool = False,
+               dtype: str = "auto"):
     """A predictor for a saved folder: BioReason, an LLM-only baseline (plain causal LM), a DNA-only baseline, or an
     NT-v2 masked LM (the zero-shot DNA baseline). BioReason folders load through this package's registered classes;
     code shipped in any other folder (`auto_map`) runs only with `trust_remote_code=True`."""
@@ -257,7 +259,7 @@ def load_model(model_path: str, device: str = "auto", task: Task | None = None, 
     remote = trust_remote_code  # importing this package registered the BioReason classes: its folders need no remote code
     try:
         model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=remote,
-                                                     **_device_kwargs(device)).eval()
+                                                     **_device_kwargs(device, dtype)).eval()
     except ValueError as error:
         if "trust_remote_code" in str(error) and not remote:
             raise ValueError(f"{model_path} is not a BioReason folder and ships its own code (auto_map); it runs only "
@@ -334,7 +336,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         if model is not None:
             predictor = BioReasonPredictor(model, processor, task)
         elif pending:
-            predictor = load_model(config.model, config.device, task, config.trust_remote_code)
+            predictor = load_model(config.model, config.device, task, config.trust_remote_code, config.dtype)
         else:
             predictor = None
         kind = predictor.kind if predictor is not None else json.loads(
