@@ -53,11 +53,15 @@ def split_reasoning(text: str) -> dict:
 
     >>> split_reasoning("<think>\\nStep 1\\n</think>\\n\\nAnswer: melanoma")
     {'reasoning': 'Step 1', 'answer': 'Answer: melanoma'}
+    >>> split_reasoning("<think>\\nStep 1, cut off by max_new_tokens")  # unfinished thinking: no answer yet
+    {'reasoning': 'Step 1, cut off by max_new_tokens', 'answer': ''}
     """
     reasoning, answer = "", text
     if "</think>" in text:
         reasoning, answer = text.split("</think>", 1)
         reasoning = reasoning.split("<think>", 1)[-1]
+    elif "<think>" in text:
+        reasoning, answer = text.split("<think>", 1)[1], ""
     return {"reasoning": reasoning.strip(), "answer": answer.strip()}
 
 
