@@ -248,3 +248,16 @@ def test_metric_modules_run_where_the_package_cannot_be_imported(name, tmp_path)
     out = json.loads(completed.stdout.strip().splitlines()[-1])
     for key, value in expected.items():
         assert out[key] == pytest.approx(value), key
+
+
+@pytest.mark.parametrize("text", [
+    "<think>\nStep 1\n</think>\n\nAnswer: melanoma", "<think>\ncut off by max_new_tokens", "Answer: benign",
+    "", "</think>Answer: x", "<think>a</think>b</think>c", "<think><think>nested</think>Answer: y",
+])
+def test_the_two_sealed_copies_of_split_reasoning_agree(text):
+    """The processor (a Hub file) and tasks/scoring.py (copied into the metric modules) each carry the thinking/answer
+    split, since neither may import the other; they must stay one rule."""
+    from modeling_bioreason.processing_bioreason import split_reasoning as in_processor
+    from modeling_bioreason.tasks.scoring import split_reasoning as in_scoring
+
+    assert in_processor(text) == in_scoring(text)
