@@ -9,7 +9,8 @@ identical. Run side by side in one process.
     python benchmarks/bench_evaluate.py --part parsers     # every parser/reward on 200 kB adversarial strings
     python benchmarks/bench_evaluate.py --part zero_shot   # zero-shot NT-v2 LLR rows/s (tiny golden NT-v2)
 
-Original BioReason (shared/benchmarks/original_baseline.md): 1.76 s per example, one at a time, 64 new tokens.
+Speed against the original BioReason is measured side by side, never against a figure from another day:
+`benchmarks/bench_vs_original.py` (README, "Benchmarks"; results in benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ SFT fed them. Merge: the DNA path (encoder + projector + scatter) against a text
 
     python benchmarks/bench_processor.py [--rows 256] [--threads 1]
 
-Original BioReason on this machine class (shared/benchmarks/original_baseline.md): processor call, batch 4: 32.7 ms;
-SFT collation incl. label masking, batch 4: 132 ms.
+Speed against the original BioReason is measured side by side, never against a figure from another day:
+`benchmarks/bench_vs_original.py` (README, "Benchmarks"; results in benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations

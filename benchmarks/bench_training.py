@@ -6,8 +6,8 @@
 
     python benchmarks/bench_training.py [--threads 2] [--grpo-steps 3]
 
-Original BioReason (shared/benchmarks/original_baseline.md): GRPO step, G=4, 1 prompt, 64 completion tokens: 9.45 s,
-24 encodings per step for 2 unique sequences.
+Speed against the original BioReason is measured side by side, never against a figure from another day:
+`benchmarks/bench_vs_original.py` (README, "Benchmarks"; results in benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ public entry points on them and writes the shared results schema (`runs/<label>/
   sft   one SFT step through `BioReasonSFTTrainer` (`bioreason train sft`'s trainer): compute_loss + backward +
         clip + AdamW + cosine schedule, LoRA r32/a64 on all LM linears, projector trained, encoder frozen; with the
         machine's one-thread fp32 matmul rate and the step's achieved FLOP rate (torch's FLOP counter)
-  gen   `bioreason evaluate`'s predictor (`BioReasonPredictor.predict`), one example at a time and batched (4, 8),
-        64 new tokens, sampling as the original's evaluation
+  gen   `bioreason evaluate`'s predictor (`BioReasonPredictor.predict`), one example at a time and batched (4, 8, 16;
+        rows in `bioreason evaluate`'s prompt-length order), 64 new tokens, sampling as the original's evaluation
   grpo  `DNAGRPOTrainer` steps (G=4, one prompt per step, 64 completion tokens, beta 0.04 as the original, and
         beta 0), split into generation / log-prob passes / the rest, with encoder calls per step
 
@@ -21,7 +21,7 @@ public entry points on them and writes the shared results schema (`runs/<label>/
 
 `--pairs N` alternates the original's harness (`bench_baseline.py`, run with the original's own venv) and this
 script, N times, and prints each pair's gains with both sides' contention (`cpu.others_avg_cores`). See
-benchmarks/README.md. The DNA encoder differs (NT-v2 SwiGLU here, the original's ESM stand-in there; same
+README.md, "Benchmarks". The DNA encoder differs (NT-v2 SwiGLU here, the original's ESM stand-in there; same
 hidden/layers/heads, the tensors whose names match are copied): see the shared README's caveat.
 """
 
@@ -52,6 +52,8 @@ HEADLINES = [
     ("evaluation per example, batch 4 (vs the original's loop)", ("gen", "batched_bs4", "eval_loop_per_example_s"),
      ("gen", "eval_loop_per_example_s")),
     ("evaluation per example, batch 8 (vs the original's loop)", ("gen", "batched_bs8", "eval_loop_per_example_s"),
+     ("gen", "eval_loop_per_example_s")),
+    ("evaluation per example, batch 16 (vs the original's loop)", ("gen", "batched_bs16", "eval_loop_per_example_s"),
      ("gen", "eval_loop_per_example_s")),
     ("GRPO step, beta 0.04", ("grpo", "per_step_s", "median"), None),
     ("GRPO step, beta 0 (vs the original at 0.04)", ("grpo_beta0", "per_step_s", "median"),
@@ -276,10 +278,11 @@ def worker_gen(args, bi, bu, assets, rows, bs_unused):
     import torch
 
     from modeling_bioreason.evaluation.config import EvaluationConfig
-    from modeling_bioreason.evaluation.runner import BioReasonPredictor
+    from modeling_bioreason.evaluation.runner import BioReasonPredictor, by_prompt_length
+    from modeling_bioreason.tasks import get_task
 
     model, processor = build_model(bi, assets)
-    predictor = BioReasonPredictor(model, processor)
+    predictor = BioReasonPredictor(model, processor, get_task("kegg_disease"))
     encoder = EncoderCounter(model.model.dna_encoder)
     config = EvaluationConfig(model="in-memory", dataset="bench", config="bench", split="train", output_dir="unused",
                               max_new_tokens=args.gen_max_new_tokens, temperature=SAMPLING["temperature"],
@@ -287,13 +290,13 @@ def worker_gen(args, bi, bu, assets, rows, bs_unused):
     predictor.predict(rows[:2], EvaluationConfig(**{**config.__dict__, "max_new_tokens": 8}))  # warm-up
     res = {"n_examples": len(rows), "max_new_tokens": args.gen_max_new_tokens, "sampling": SAMPLING,
            "entry_point": "modeling_bioreason.evaluation.runner.BioReasonPredictor.predict (bioreason evaluate)"}
-    for bs in (1, 4, 8):
+    for bs in (1, 4, 8, 16):
         times, rss, cpu = [], {}, {}
         e0 = encoder.snapshot()
         torch.manual_seed(args.seed)
         with bu.peak_rss(rss), bu.cpu_contention(cpu):
             t_all = time.perf_counter()
-            for batch in bi.batches(rows, bs):
+            for batch in bi.batches([rows[i] for i in by_prompt_length(rows)], bs):  # as `bioreason evaluate`
                 t0 = time.perf_counter()
                 predictor.predict(batch, config)
                 times.append(time.perf_counter() - t0)
@@ -552,7 +555,8 @@ def main(argv=None):
     run = f"trim{args.trim_per_side}"
     if args.pairs:
         if not (args.original_src and args.original_python):
-            sys.exit("bench_vs_original: --pairs needs --original-src and --original-python (see benchmarks/README.md).")
+            sys.exit("bench_vs_original: --pairs needs --original-src and --original-python "
+                     "(see README.md, \"Benchmarks\").")
         pairs = []
         for i in range(args.pairs):
             base_out = args.out.with_name(f"{args.out.stem}_original_{i}.json")

@@ -40,7 +40,7 @@ def _example(args: argparse.Namespace) -> int:
     print(f"and asking about KEGG test row {args.row} (true answer: {row['answer']}).")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", LOAD_AND_ASK, folder, json.dumps(row), str(args.max_new_tokens)],
+        [sys.executable, "-c", LOAD_AND_ASK, folder, json.dumps([row]), str(args.max_new_tokens)],
         capture_output=True, text=True, env=env, cwd=output_dir,
     )
     if result.returncode != 0:

@@ -24,22 +24,24 @@ LOAD_AND_ASK = '''\
 import json, sys
 from transformers import AutoModelForCausalLM, AutoProcessor
 
-folder, row = sys.argv[1], json.loads(sys.argv[2])
+# argv: folder, a JSON list of rows, max_new_tokens; prints one JSON line per row as it is answered
+folder, rows = sys.argv[1], json.loads(sys.argv[2])
 model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)
 processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
-messages = [{"role": "user", "content": [
-    {"type": "dna", "sequence": row["reference_sequence"]},
-    {"type": "dna", "sequence": row["variant_sequence"]},
-    {"type": "text", "text": row["question"]},
-]}]
-inputs = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True,
-                                       return_tensors="pt")
-output = model.generate(**inputs, max_new_tokens=int(sys.argv[3]), do_sample=False)
-completion = output[:, inputs["input_ids"].shape[1]:]
-print(json.dumps({"model_class": type(model).__module__ + "." + type(model).__name__,
-                  "dna_placeholders": int((inputs["input_ids"] == model.config.dna_token_id).sum()),
-                  "raw": processor.batch_decode(completion, skip_special_tokens=False)[0],
-                  **processor.post_process_generation(completion)[0]}))
+for row in rows:
+    messages = [{"role": "user", "content": [
+        {"type": "dna", "sequence": row["reference_sequence"]},
+        {"type": "dna", "sequence": row["variant_sequence"]},
+        {"type": "text", "text": row["question"]},
+    ]}]
+    inputs = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True,
+                                           return_tensors="pt")
+    output = model.generate(**inputs, max_new_tokens=int(sys.argv[3]), do_sample=False)
+    completion = output[:, inputs["input_ids"].shape[1]:]
+    print(json.dumps({"model_class": type(model).__module__ + "." + type(model).__name__,
+                      "dna_placeholders": int((inputs["input_ids"] == model.config.dna_token_id).sum()),
+                      "raw": processor.batch_decode(completion, skip_special_tokens=False)[0],
+                      **processor.post_process_generation(completion)[0]}), flush=True)
 '''
 
 

@@ -369,7 +369,7 @@ class BioReasonProcessor(ProcessorMixin):
             bos = self.tokenizer.bos_token
             add_special_tokens = not (bos is not None and all(t.startswith(bos) for t in texts))
         need_offsets = assistant_spans is not None
-        encoded = self.tokenizer(texts, add_special_tokens=add_special_tokens, return_offsets_mapping=need_offsets)
+        encoded = self._encode_text(texts, add_special_tokens, need_offsets)
 
         rows_ids, rows_masks = [], []
         for row, ids in enumerate(encoded["input_ids"]):
@@ -395,6 +395,16 @@ class BioReasonProcessor(ProcessorMixin):
         if any(dna_ids):
             data.update(self._pad_dna(dna_ids))
         return BatchFeature(data=data, tensor_type=return_tensors)
+
+    def _encode_text(self, texts: list[str], add_special_tokens: bool, need_offsets: bool) -> dict:
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        # Without offsets, and with no truncation or padding configured on the Rust tokenizer, the Python wrapper
+        # adds nothing but time (about a third of a processor call on 2 kb prompts).
+        if (not need_offsets and backend is not None and hasattr(backend, "encode_batch_fast")
+                and backend.truncation is None and backend.padding is None):
+            encodings = backend.encode_batch_fast(texts, add_special_tokens=add_special_tokens)
+            return {"input_ids": [encoding.ids for encoding in encodings]}
+        return self.tokenizer(texts, add_special_tokens=add_special_tokens, return_offsets_mapping=need_offsets)
 
     def _tokenize_dna(self, dna_sequences: list[list[str]], dna_truncation: str | None) -> list[list[list[int]]]:
         flat = [normalize_dna_sequence(seq, self.iupac) for row in dna_sequences for seq in row]

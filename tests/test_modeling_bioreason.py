@@ -65,6 +65,55 @@ def test_left_padded_batch_matches_each_prompt_alone(tiny):
         assert torch.equal(model.generate(**alone, max_new_tokens=4, do_sample=False)[0, -4:], generated[row, -4:])
 
 
+def _generate_with_and_without_prefill(model, batch, monkeypatch):
+    """(prefill forwards, outputs) of generate as shipped, then of plain GenerationMixin prefill; greedy and sampled."""
+    rows_run = []
+    hook = model.model.language_model.register_forward_hook(
+        lambda m, args, kw, out: rows_run.append(tuple(kw["inputs_embeds"].shape[:2])), with_kwargs=True)
+    kwargs = dict(max_new_tokens=5, min_new_tokens=5, output_logits=True, return_dict_in_generate=True)
+    outputs, calls = [], []
+    try:
+        for prefill in (True, False):
+            with monkeypatch.context() as patch:
+                if not prefill:
+                    patch.setattr(BioReasonForConditionalGeneration, "_prefill_prompts", lambda *a: None)
+                rows_run.clear()
+                greedy = model.generate(**batch, do_sample=False, **kwargs)
+                calls.append(list(rows_run))
+                torch.manual_seed(0)
+                sampled = model.generate(**batch, do_sample=True, top_k=0, **kwargs).sequences
+                outputs.append((greedy, sampled))
+    finally:
+        hook.remove()
+    (greedy, sampled), (plain_greedy, plain_sampled) = outputs
+    assert torch.equal(greedy.sequences, plain_greedy.sequences) and torch.equal(sampled, plain_sampled)
+    for step, plain_step in zip(greedy.logits, plain_greedy.logits):
+        torch.testing.assert_close(step, plain_step, atol=1e-5, rtol=1e-5)
+    return calls
+
+
+@torch.no_grad()
+def test_repeated_and_padded_prompts_prefill_once_each_with_the_same_tokens(tiny, monkeypatch):
+    """GRPO's G samples of a prompt and left-padded batches: one unpadded prefill per distinct prompt, same tokens."""
+    model, processor = tiny
+    a = short_messages(["ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA"])
+    a_other_dna = short_messages(["ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACC"])  # same ids, other DNA
+    b = short_messages(["GATTACAGATTACAGATTACAGATTACA"], "A different and longer question about one window?")
+    batch = _inputs(processor, [a, a, b, a, a_other_dna])
+    assert torch.equal(batch["input_ids"][0], batch["input_ids"][4]) and (batch["attention_mask"] == 0).any()
+    (calls, plain_calls) = _generate_with_and_without_prefill(model, batch, monkeypatch)
+    length = batch["input_ids"].shape[1]
+    unpadded = batch["attention_mask"][:, :-1].sum(-1).tolist()
+    # a, b and a-with-other-DNA, each alone and without padding; then the 5 rows step by step
+    assert calls == [(1, unpadded[0]), (1, unpadded[2]), (1, unpadded[4])] + [(5, 1)] * 5
+    assert plain_calls == [(5, length)] + [(5, 1)] * 4
+
+    same_length = _inputs(processor, [a, a_other_dna, a])  # no padding: the distinct prompts in one batch
+    assert bool(same_length["attention_mask"].all())
+    calls, _ = _generate_with_and_without_prefill(model, same_length, monkeypatch)
+    assert calls == [(2, same_length["input_ids"].shape[1] - 1)] + [(3, 1)] * 5
+
+
 @torch.no_grad()
 def test_one_base_changes_logits_and_dna_embeds_reuse_is_exact(tiny, kegg_rows):
     model, processor = tiny

@@ -89,6 +89,35 @@ def test_outputs_are_batch_aligned_tensors_with_left_padding_for_generation(tiny
     assert inputs["dna_attention_mask"][1, 0, 0] == 1
 
 
+def test_text_ids_are_the_tokenizers_own_whatever_state_it_was_left_in(tiny, kegg_rows):
+    """The processor's text ids equal `tokenizer(text)`'s with each placeholder expanded, also after a caller left
+    truncation or padding configured on the Rust tokenizer (the fast path must not inherit it)."""
+    _, processor = tiny
+    conversations = [kegg_user_messages(row, 1900) for row in kegg_rows[:3]]
+    texts = processor.apply_chat_template(conversations, add_generation_prompt=True)
+    dna = [[m["sequence"] for m in c[0]["content"] if m["type"] == "dna"] for c in conversations]
+    counts = [[len(ids) for ids in row] for row in processor._tokenize_dna(dna, None)]
+
+    def expected(text, row_counts):
+        ids, block = [], 0
+        for token in processor.tokenizer(text, add_special_tokens=False)["input_ids"]:
+            repeat = row_counts[block] if token == PAD_ID else 1
+            block += token == PAD_ID
+            ids += [token] * repeat
+        return ids
+
+    want = [expected(t, c) for t, c in zip(texts, counts)]
+    backend = processor.tokenizer.backend_tokenizer
+    for configure in (lambda: None, lambda: backend.enable_truncation(16), lambda: backend.enable_padding(length=9000)):
+        configure()
+        try:
+            got = processor(text=texts, dna=dna, padding=False)["input_ids"]
+        finally:
+            backend.no_truncation()
+            backend.no_padding()
+        assert got == want
+
+
 def test_labels_are_the_assistant_turn_and_its_end_of_turn(tiny, chat_golden):
     _, processor = tiny
     case = chat_golden["cases"][0]

@@ -26,6 +26,20 @@ def lora_model():
     return peft, processor
 
 
+class _OneCpuProcess:
+    """The parts of an `accelerate.Accelerator` the log-prob method reads, for one CPU process."""
+
+    num_processes = 1
+
+    @staticmethod
+    def autocast():
+        return torch.autocast("cpu", enabled=False)
+
+    @staticmethod
+    def unwrap_model(model):
+        return model
+
+
 def _grads(model):
     return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
@@ -77,6 +91,30 @@ def test_sft_head_runs_only_over_supervised_columns(lora_model, kegg_rows):
     assert seen == [supervised_columns] and supervised_columns < batch["input_ids"].shape[1] - 136
 
 
+def test_sft_rows_without_padding_give_the_batch_numbers(lora_model, kegg_rows):
+    """unpad_rows: each right-padded row runs alone at its own length, with the padded batch's log-probs."""
+    model, processor = lora_model
+    batch = BioReasonDataCollator(processor)(
+        [task_row_to_conversation(r, trim_per_side=1800, reasoning_lines=n) for n, r in zip((1, 3), kegg_rows[:2])])
+    lengths = batch["attention_mask"].sum(-1).tolist()
+    assert lengths[0] != lengths[1]
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    padded = scored_head.supervised_log_probs(model, inputs, batch["labels"])
+    shapes = []
+    hook = model.get_base_model().model.language_model.register_forward_hook(
+        lambda m, a, kw, out: shapes.append((tuple(kw["inputs_embeds"].shape[:2]), kw.get("attention_mask"))),
+        with_kwargs=True)
+    try:
+        alone = scored_head.supervised_log_probs(model, inputs, batch["labels"], unpad_rows=True)
+    finally:
+        hook.remove()
+    assert shapes == [((1, lengths[0]), None), ((1, lengths[1]), None)]
+    assert alone["log_probs"].shape == padded["log_probs"].shape == ((batch["labels"][:, 1:] != -100).sum(),)
+    torch.testing.assert_close(alone["log_probs"], padded["log_probs"], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(alone["entropy"], padded["entropy"], atol=1e-4, rtol=1e-4)
+    assert torch.equal(alone["is_top1"], padded["is_top1"])
+
+
 def test_grpo_compact_log_probs_equal_the_fused_head(lora_model, kegg_rows, monkeypatch):
     from trl.trainer.utils import add_fused_lm_head
 
@@ -95,12 +133,7 @@ def test_grpo_compact_log_probs_equal_the_fused_head(lora_model, kegg_rows, monk
     trainer._dna = {"dna_embeds": dna, "dna_attention_mask": inputs["dna_attention_mask"]}
     trainer.temperature = 0.7
 
-    class _Accelerator:
-        @staticmethod
-        def autocast():
-            return torch.autocast("cpu", enabled=False)
-
-    trainer.accelerator = _Accelerator()
+    trainer.accelerator = _OneCpuProcess()
     ids, mask = inputs["input_ids"], inputs["attention_mask"].clone()
     mask[0, -2:] = 0  # a completion that ended early
     keep = 6
@@ -110,3 +143,109 @@ def test_grpo_compact_log_probs_equal_the_fused_head(lora_model, kegg_rows, monk
     torch.testing.assert_close(compact[0], fused[0], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(compact[1], fused[1], atol=1e-5, rtol=1e-5)
     assert (compact[0][0, -2:] == 0).all()
+
+
+def test_grpo_shared_prompts_give_the_same_log_probs_and_gradients(lora_model, kegg_rows):
+    """G completions of a prompt: the prompt runs once, with the numbers of one full pass per completion."""
+    from modeling_bioreason.training.grpo_trainer import DNAGRPOTrainer
+
+    model, processor = lora_model
+    rows = [kegg_rows[0]] * 3 + [kegg_rows[1]]  # a group of 3 completions of one prompt, and one other prompt
+    prompts = processor.apply_chat_template(
+        [[{"role": "user", "content": [{"type": "dna", "sequence": r["reference_sequence"][1900:2101]},
+                                       {"type": "text", "text": r["question"]}]}] for r in rows],
+        add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt", padding_side="left")
+    assert (prompts["attention_mask"] == 0).any()  # the two prompts differ in length: left padding
+    torch.manual_seed(1)
+    completions = torch.randint(0, 500, (4, 7))
+    completion_mask = torch.ones_like(completions)
+    completion_mask[1, -3:] = 0  # completions that ended early are right-padded
+    completion_mask[3, -1:] = 0
+    ids = torch.cat([prompts["input_ids"], completions], 1)
+    mask = torch.cat([prompts["attention_mask"], completion_mask], 1)
+    with torch.no_grad():  # as DNAGRPOTrainer encodes them
+        dna = model.get_base_model().get_dna_features(prompts["dna_input_ids"], prompts["dna_attention_mask"])
+
+    trainer = object.__new__(DNAGRPOTrainer)
+    trainer.temperature = 0.9
+
+    trainer.accelerator = _OneCpuProcess()
+    embedded_rows = []
+    hook = model.get_base_model().model.language_model.register_forward_hook(
+        lambda m, a, kw, out: embedded_rows.append(tuple(kw["inputs_embeds"].shape[:2])), with_kwargs=True)
+    results = {}
+    try:
+        for share in (True, False):
+            trainer._dna = {"dna_embeds": dna, "dna_attention_mask": prompts["dna_attention_mask"]}
+            model.zero_grad()
+            embedded_rows.clear()
+            if not share:  # the full pass, as under gradient checkpointing
+                model.get_base_model().activation_checkpointing_enable()
+            logps, entropy, _ = trainer._get_per_token_logps_and_entropies(model, ids, mask, 7, compute_entropy=True)
+            (logps * completion_mask).sum().backward()
+            model.get_base_model().activation_checkpointing_disable()
+            results[share] = (logps.detach(), entropy, _grads(model), list(embedded_rows))
+    finally:
+        hook.remove()
+    (shared, shared_entropy, shared_grads, shared_passes), (full, full_entropy, full_grads, full_passes) = \
+        results[True], results[False]
+    prompt_length = prompts["input_ids"].shape[1]
+    assert full_passes == [(4, prompt_length + 7)]
+    assert shared_passes == [(2, prompt_length), (4, 6)]  # two distinct prompts once, then the completions
+    torch.testing.assert_close(shared, full, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(shared_entropy, full_entropy, atol=1e-4, rtol=1e-4)
+    assert (shared[1, -3:] == 0).all()
+    assert shared_grads.keys() == full_grads.keys() and any("lora_A" in name for name in shared_grads)
+    for name in full_grads:
+        torch.testing.assert_close(shared_grads[name], full_grads[name], atol=1e-5, rtol=1e-4)
+
+    # without gradients (the reference and old-policy passes) the prompt is shared under checkpointing too
+    model.get_base_model().activation_checkpointing_enable()
+    hook = model.get_base_model().model.language_model.register_forward_hook(
+        lambda m, a, kw, out: embedded_rows.append(tuple(kw["inputs_embeds"].shape[:2])), with_kwargs=True)
+    try:
+        embedded_rows.clear()
+        trainer._dna = {"dna_embeds": dna, "dna_attention_mask": prompts["dna_attention_mask"]}
+        with torch.no_grad():
+            logps, _, _ = trainer._get_per_token_logps_and_entropies(model, ids, mask, 7)
+    finally:
+        hook.remove()
+        model.get_base_model().activation_checkpointing_disable()
+    assert embedded_rows == [(2, prompt_length), (4, 6)]
+    torch.testing.assert_close(logps, full, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_lora_merged_for_sampling_is_the_adapted_model_and_restores_weights_exactly(lora_model, kegg_rows, dtype):
+    """GRPO samples with the adapter merged: the adapted model's logits, no LoRA matmuls, base weights bit-identical
+    afterwards (also in bf16, where subtracting the merge back would round)."""
+    from modeling_bioreason.training.lora import lora_merged_for_sampling
+
+    model, processor = lora_model
+    model = model.to(dtype).eval()
+    assert model.peft_config["default"].modules_to_save  # the projector's copy must stay the one in use
+    inputs = processor.apply_chat_template(
+        [[{"role": "user", "content": [{"type": "dna", "sequence": kegg_rows[0]["reference_sequence"][1900:2101]},
+                                       {"type": "text", "text": kegg_rows[0]["question"]}]}]],
+        add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt")
+    bases = {name: p for name, p in model.named_parameters() if "base_layer" in name}
+    saved = {name: (p.data_ptr(), p.detach().clone()) for name, p in bases.items()}
+    lora_calls = []
+    lora_a = next(m for name, m in model.named_modules() if name.endswith("lora_A.default"))
+    hook = lora_a.register_forward_hook(lambda *a: lora_calls.append(1))
+    try:
+        with torch.no_grad():
+            adapted = model(**inputs).logits.float()
+            assert lora_calls
+            lora_calls.clear()
+            with lora_merged_for_sampling(model):
+                merged = model(**inputs).logits.float()
+            assert not lora_calls
+            after = model(**inputs).logits.float()
+    finally:
+        hook.remove()
+    tolerance = 1e-4 if dtype == torch.float32 else 0.15
+    torch.testing.assert_close(merged, adapted, atol=tolerance, rtol=0.02 if dtype == torch.bfloat16 else 1e-4)
+    assert torch.equal(after, adapted) and lora_calls
+    for name, param in bases.items():
+        assert param.data_ptr() == saved[name][0] and torch.equal(param, saved[name][1]), name

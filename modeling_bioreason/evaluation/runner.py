@@ -328,8 +328,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     baseline, how = lookup_answers([r["question"] for r in train_rows], [r["answer"] for r in train_rows],
                                    [row["question"] for row in rows]) if has_baseline else (None, [])
 
-    # Batches of similar prompt length waste less compute on padding; results are keyed by row index.
-    pending = sorted((i for i in range(len(rows)) if i not in log.rows), key=lambda i: _prompt_size(rows[i]))
+    pending = [i for i in by_prompt_length(rows) if i not in log.rows]  # results are keyed by row index
     started = time.perf_counter()
     kind, skipped, score_seconds = "lookup", {}, 0.0
     if config.model != LOOKUP_MODEL:
@@ -433,5 +432,15 @@ def _remember_kind(output_dir: Path, kind: str) -> None:
         path.write_text(json.dumps({**saved, "kind": kind}, indent=2))
 
 
-def _prompt_size(row: dict) -> int:
-    return len(row["question"]) + (len(row["reference_sequence"]) + len(row["variant_sequence"])) // 6
+def by_prompt_length(rows: list[dict]) -> list[int]:
+    """
+    Row indices ordered by prompt size (question characters + DNA tokens at 6 bp each): consecutive batches hold
+    prompts of similar length, so less compute goes to padding.
+
+    >>> by_prompt_length([{"question": "a" * 9, "reference_sequence": "", "variant_sequence": ""},
+    ...                   {"question": "a", "reference_sequence": "", "variant_sequence": ""}])
+    [1, 0]
+    """
+    size = [len(row["question"]) + (len(row["reference_sequence"]) + len(row["variant_sequence"])) // 6
+            for row in rows]
+    return sorted(range(len(rows)), key=size.__getitem__)

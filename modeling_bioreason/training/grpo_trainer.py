@@ -10,7 +10,8 @@ and policy log-probabilities. `DNAGRPOTrainer` overrides the smallest set of met
 * `_generate_and_score_completions` stores them in the batch dict, so TRL's shuffling and splitting keep them aligned
   with their completions;
 * `_get_per_token_logps_and_entropies` feeds the matching rows of `dna_embeds` to every forward (old policy,
-  reference = the LoRA adapter disabled, and the loss).
+  reference = the LoRA adapter disabled, and the loss), and on CPU runs each distinct prompt once for its G
+  completions (`scored_head.completion_log_probs(share_prompts=True)`).
 
 Because the projected features are reused across passes, GRPO trains LoRA only: the projector (trained by SFT) stays
 frozen. BioReason's own GRPO deep-copied the whole model as reference and re-ran the encoder in every pass.
@@ -18,8 +19,11 @@ frozen. BioReason's own GRPO deep-copied the whole model as reference and re-ran
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 
+from .lora import lora_merged_for_sampling
 from .scored_head import compact_head_applies, completion_log_probs
 
 try:
@@ -92,11 +96,16 @@ class DNAGRPOTrainer(GRPOTrainer):
 
     def _generate_single_turn(self, *args, **kwargs):
         # Sample from the policy itself: in train mode every decoding step would draw LoRA dropout masks (~10% of a
-        # CPU step) and sample from dropout-perturbed copies of the model.
+        # CPU step) and sample from dropout-perturbed copies of the model. On one CPU process the adapter is also
+        # merged into the weights for the decoding steps (a transient copy of the adapted weights: not on GPUs,
+        # where that is the LM's size again, nor with sharded parameters).
         was_training = self.model.training
         self.model.eval()
+        merged = (lora_merged_for_sampling(self.accelerator.unwrap_model(self.model))
+                  if self.accelerator.device.type == "cpu" and self.accelerator.num_processes == 1 else nullcontext())
         try:
-            return super()._generate_single_turn(*args, **kwargs)
+            with merged:
+                return super()._generate_single_turn(*args, **kwargs)
         finally:
             self.model.train(was_training)
 
@@ -123,6 +132,12 @@ class DNAGRPOTrainer(GRPOTrainer):
         # Without TRL's Triton kernel (CPU) its fused head would project every prompt position (mostly DNA
         # placeholders); ask the model for the completion's logits only.
         compact = compact_head_applies(input_ids.device)
+        # The G completions of a prompt share it: run it once and score the completions against its KV cache. Not
+        # where the cache is not filled (gradient checkpointing drops it) or where two forwards before one backward
+        # would meet a distributed wrapper.
+        share_prompts = compact and not (torch.is_grad_enabled() and (
+            getattr(self.accelerator.unwrap_model(model), "is_activation_checkpointing", False)
+            or self.accelerator.num_processes > 1))
         logps, entropies = [], []
         for start in range(0, input_ids.size(0), batch_size):
             end = min(start + batch_size, input_ids.size(0))
@@ -133,7 +148,7 @@ class DNAGRPOTrainer(GRPOTrainer):
                 if compact:
                     completion_mask = mask[:, -logits_to_keep:]
                     chunk_logps, entropy = completion_log_probs(model, inputs, ids[:, -logits_to_keep:],
-                                                                self.temperature, compute_entropy)
+                                                                self.temperature, compute_entropy, share_prompts)
                     logps.append(chunk_logps * completion_mask)
                     entropies.append(entropy * completion_mask if compute_entropy else None)
                     continue

@@ -1,7 +1,11 @@
-"""LoRA on every linear layer of the language model, with the projector and the DNA-token rows trainable."""
+"""LoRA on every linear layer of the language model, with the projector and the DNA-token rows trainable; and the
+adapter merged into the weights while GRPO samples."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+import torch
 from torch import nn
 
 from .recipe import LoraSettings
@@ -34,3 +38,38 @@ def make_lora_config(model, settings: LoraSettings):
         bias="none",
         task_type="CAUSAL_LM",
     )
+
+
+@contextmanager
+def lora_merged_for_sampling(model):
+    """
+    While sampling (no gradients), each plain LoRA linear computes `x (W + s·BA)ᵀ` in one matmul instead of three
+    plus a dropout: its base weight temporarily holds the merged matrix and PEFT sees it as merged. On exit the
+    original weight tensors are put back as they were (no subtract-and-round, so bf16 weights do not drift). Layers
+    PEFT variants own (DoRA, quantized bases, other adapter types) are left unmerged and run as usual.
+
+    >>> with lora_merged_for_sampling(peft_model):  # doctest: +SKIP
+    ...     completions = peft_model.generate(**inputs)
+    """
+    from peft.tuners.lora import Linear as LoraLinear
+
+    swapped = []
+    try:
+        with torch.no_grad():
+            for layer in model.modules():
+                if (type(layer) is not LoraLinear or layer.merged or layer.disable_adapters
+                        or any(layer.use_dora.get(name) for name in layer.active_adapters)):
+                    continue
+                active = [name for name in layer.active_adapters if name in layer.lora_A]
+                weight = layer.get_base_layer().weight
+                if not active or type(weight) is not nn.Parameter:
+                    continue
+                delta = sum(layer.get_delta_weight(name) for name in active)
+                swapped.append((layer, weight, weight.data))
+                weight.data = weight.data + delta.to(weight.dtype)
+                layer.merged_adapters = active
+        yield
+    finally:
+        for layer, weight, original in swapped:
+            weight.data = original
+            layer.merged_adapters = []

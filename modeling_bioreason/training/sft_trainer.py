@@ -3,7 +3,8 @@
 Two changes, both invisible in the numbers it logs (loss, entropy, mean_token_accuracy):
 
 * on devices without TRL's Triton kernel (CPU), the LM head and its log-softmax run only over the supervised columns
-  (the assistant turns), not over the ~700 DNA placeholder positions of each prompt (see `scored_head`);
+  (the assistant turns), not over the ~700 DNA placeholder positions of each prompt, and a padded batch runs row by
+  row without its padding (see `scored_head`);
 * the frozen DNA encoder runs in eval mode (`Trainer` puts the whole model in train mode every step); the model
   already encodes it without autograd when none of its parameters trains.
 """
@@ -53,14 +54,14 @@ class BioReasonSFTTrainer(SFTTrainer):
                                         num_items_in_batch=num_items_in_batch)
         mode = "train" if self.model.training else "eval"
         model_inputs = {k: v for k, v in inputs.items() if k != "labels"}
-        scored = supervised_log_probs(model, model_inputs, labels)
-        mask = scored["mask"]
-        num_tokens = mask.sum() if num_items_in_batch is None else num_items_in_batch
+        scored = supervised_log_probs(model, model_inputs, labels, unpad_rows=True)
+        num_scored = torch.tensor(scored["log_probs"].numel(), device=labels.device)
+        num_tokens = num_scored if num_items_in_batch is None else num_items_in_batch
         loss = -scored["log_probs"].sum() / torch.as_tensor(num_tokens).clamp(min=1)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             loss = loss * (self.accelerator.num_processes // self.get_tp_size())
 
-        num_valid = self.accelerator.gather_for_metrics(mask.sum()).sum()
+        num_valid = self.accelerator.gather_for_metrics(num_scored).sum()
         entropy_sum = self.accelerator.gather_for_metrics(scored["entropy"].sum()).sum()
         num_correct = self.accelerator.gather_for_metrics(scored["is_top1"].sum()).sum()
         self._metrics[mode]["entropy"].append((entropy_sum / num_valid).item() if num_valid > 0 else 0.0)
