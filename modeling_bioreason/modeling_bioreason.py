@@ -522,16 +522,24 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
     def _prefill_prompts(self, args: tuple, kwargs: dict) -> Cache | None:
         """The KV cache of every row's prompt but its last token, each distinct prompt run once; else None."""
         input_ids, attention_mask = kwargs.get("input_ids"), kwargs.get("attention_mask")
-        config = kwargs.get("generation_config") or self.generation_config
-        setting = lambda name: kwargs.get(name, getattr(config, name, None))  # noqa: E731
+        passed = kwargs.get("generation_config")
+
+        def setting(name):  # as generate resolves it: keyword, then the passed config, then the model's defaults
+            if name in kwargs:
+                return kwargs[name]
+            values = (getattr(config, name, None) for config in (passed, self.generation_config) if config is not None)
+            return next((value for value in values if value is not None), None)
+
+        embeddings = self.get_input_embeddings().weight
         if (args or not isinstance(input_ids, torch.Tensor) or not isinstance(attention_mask, torch.Tensor)
                 or input_ids.dim() != 2 or input_ids.shape[0] < 2 or input_ids.shape[1] < 2
+                or input_ids.device != embeddings.device  # generate moves inputs later; do not second-guess it
                 or any(isinstance(value, (torch.Tensor, Cache)) for key, value in kwargs.items()
                        if key not in ("input_ids", "attention_mask", *self._dna_kwargs))
                 or kwargs.get("assistant_model") is not None or kwargs.get("custom_generate") is not None
                 or setting("use_cache") is False or (setting("num_beams") or 1) > 1
                 or (setting("num_return_sequences") or 1) > 1
-                or setting("cache_implementation") not in (None, "dynamic")
+                or setting("cache_implementation") is not None  # generate refuses a cache beside any of these
                 or setting("output_attentions") or setting("output_hidden_states")
                 or (input_ids[:, -1] == self.config.dna_token_id).any()):
             return None
@@ -539,7 +547,7 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
         representatives, groups = prompt_groups(input_ids, attention_mask, list(dna.values()))
         mask = attention_mask[:, :-1]
         left_padded = not bool(mask.all()) and bool((mask[:, 1:] >= mask[:, :-1]).all())
-        expand = torch.tensor(groups, device=input_ids.device)
+        expand = torch.tensor(groups)  # on CPU: it indexes cache layers that may sit on several devices
         if left_padded and input_ids.device.type == "cpu":
             cache = self._prefill_each_unpadded(input_ids[:, :-1], mask, representatives, dna)
             if cache is not None:
@@ -548,7 +556,7 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
         if len(representatives) == input_ids.shape[0]:
             return None
         first = torch.tensor(representatives, device=input_ids.device)
-        positions = (mask[first].long().cumsum(-1) - 1).masked_fill(mask[first] == 0, 0)  # as generate numbers them
+        positions = (mask[first].long().cumsum(-1) - 1).masked_fill(mask[first] == 0, 0)  # as generate numbers rows
         prefill = self(input_ids=input_ids[first, :-1], attention_mask=mask[first], position_ids=positions,
                        **{key: value[first] for key, value in dna.items()}, use_cache=True, logits_to_keep=1)
         prefill.cache.batch_select_indices(expand)
@@ -590,9 +598,12 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
             is_first_iteration=is_first_iteration,
             **kwargs,
         )
-        # DNA is merged once, at prefill; later steps (and a prompt whose prefix was prefilled) read it from the KV
-        # cache. Without a cache every step re-runs the whole prompt, so the DNA must come along.
-        prefilled = isinstance(cache, Cache) and cache.get_seq_length() > 0
+        # DNA is merged once, at prefill; later steps read it from the KV cache. A prompt whose prefix `generate`
+        # prefilled (see above) starts with only its last token, no placeholder; a conversation continued from a
+        # caller's cache brings its new placeholders. Without a cache every step re-runs the whole prompt.
+        new_ids = model_inputs.get("input_ids")
+        prefilled = isinstance(cache, Cache) and cache.get_seq_length() > 0 and not (
+            new_ids is not None and bool((new_ids == self.config.dna_token_id).any()))
         if (is_first_iteration and not prefilled) or not kwargs.get("use_cache", True):
             model_inputs["dna_input_ids"] = dna_input_ids
             model_inputs["dna_attention_mask"] = dna_attention_mask

@@ -15,6 +15,8 @@ import torch
 
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+from transformers.tokenization_utils_tokenizers import TokenizersBackend
 from transformers.utils import logging
 from transformers.utils.chat_template_utils import render_jinja_template
 from transformers.utils.hub import hf_api
@@ -398,10 +400,14 @@ class BioReasonProcessor(ProcessorMixin):
 
     def _encode_text(self, texts: list[str], add_special_tokens: bool, need_offsets: bool) -> dict:
         backend = getattr(self.tokenizer, "backend_tokenizer", None)
-        # Without offsets, and with no truncation or padding configured on the Rust tokenizer, the Python wrapper
-        # adds nothing but time (about a third of a processor call on 2 kb prompts).
+        # Without offsets, with transformers' own encode path (no subclass override) and no truncation or padding
+        # configured on the Rust tokenizer, the Python wrapper adds nothing but time (a third of a call on 2 kb
+        # prompts). The wrapper sets `encode_special_tokens` on every call; so does this path.
         if (not need_offsets and backend is not None and hasattr(backend, "encode_batch_fast")
+                and type(self.tokenizer).__call__ is PreTrainedTokenizerBase.__call__
+                and getattr(type(self.tokenizer), "_encode_plus", None) is getattr(TokenizersBackend, "_encode_plus", 0)
                 and backend.truncation is None and backend.padding is None):
+            backend.encode_special_tokens = bool(getattr(self.tokenizer, "split_special_tokens", False))
             encodings = backend.encode_batch_fast(texts, add_special_tokens=add_special_tokens)
             return {"input_ids": [encoding.ids for encoding in encodings]}
         return self.tokenizer(texts, add_special_tokens=add_special_tokens, return_offsets_mapping=need_offsets)

@@ -47,20 +47,32 @@ The paper-scale model, on a GPU machine (see README.md, "Training"):
 
 
 def busy_cores(seconds: float = 0.5) -> float | None:
-    """Cores kept busy by all processes over the next `seconds` (Linux /proc/stat), or None where unreadable."""
-    def sample():
+    """
+    Of the cores this process may run on, how many all processes keep busy over the next `seconds` (Linux
+    /proc/stat, per core), or None where that is unreadable.
+    """
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+
+    def sample() -> dict[int, tuple[int, int]]:
+        per_core = {}
         with open("/proc/stat") as stat:
-            fields = [int(x) for x in stat.readline().split()[1:]]
-        return fields[3] + fields[4], sum(fields[:8])  # idle + iowait, all but guest time
+            for line in stat:
+                name, *fields = line.split()
+                if name.startswith("cpu") and name[3:].isdigit() and (allowed is None or int(name[3:]) in allowed):
+                    values = [int(x) for x in fields[:8]]
+                    per_core[int(name[3:])] = (values[3] + values[4], sum(values))  # idle + iowait, total
+        return per_core
 
     try:
-        idle0, total0 = sample()
+        before = sample()
         time.sleep(seconds)
-        idle1, total1 = sample()
+        after = sample()
     except (OSError, ValueError, IndexError):
         return None
-    cores = os.cpu_count() or 1
-    return cores * (1 - (idle1 - idle0) / max(total1 - total0, 1))
+    if not before:
+        return None
+    return sum(1 - (after[core][0] - idle) / max(after[core][1] - total, 1)
+               for core, (idle, total) in before.items() if core in after)
 
 
 def choose_threads() -> tuple[int, str]:

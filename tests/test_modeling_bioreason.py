@@ -115,6 +115,38 @@ def test_repeated_and_padded_prompts_prefill_once_each_with_the_same_tokens(tiny
 
 
 @torch.no_grad()
+def test_generate_settings_that_rule_out_a_shared_prefill_still_work(tiny):
+    """What generate resolves from the model's defaults and from TRL's passed config: beams or copies per prompt,
+    a cache implementation; the prefill steps aside and generate behaves as documented."""
+    from transformers import GenerationConfig
+
+    model, processor = tiny
+    batch = _inputs(processor, [short_messages(["ACGTACGTTTGACAGATTACA"])] * 2)
+    out = model.generate(**batch, max_new_tokens=2, do_sample=False, cache_implementation="dynamic")
+    assert out.shape == (2, batch["input_ids"].shape[1] + 2)
+    saved = model.generation_config.num_return_sequences
+    model.generation_config.num_return_sequences = 2
+    try:  # a passed config leaves the field unset: generate takes the model's default of 2 copies per prompt
+        out = model.generate(**batch, generation_config=GenerationConfig(max_new_tokens=2, do_sample=True))
+    finally:
+        model.generation_config.num_return_sequences = saved
+    assert out.shape[0] == 4
+
+
+@torch.no_grad()
+def test_a_conversation_continued_from_a_callers_cache_still_merges_its_dna(tiny):
+    """A caller's cache holding the text before the DNA: the DNA of the uncached part is merged, as without a cache."""
+    model, processor = tiny
+    inputs = _inputs(processor, short_messages(["ACGTACGTTTGACAGATTACA", "GGGTACGTTTGACAGATTACA"]))
+    start = int((inputs["input_ids"][0] == model.config.dna_start_token_id).nonzero()[0])
+    cache = model(input_ids=inputs["input_ids"][:, :start], use_cache=True).cache
+    kwargs = dict(max_new_tokens=1, do_sample=False, output_logits=True, return_dict_in_generate=True)
+    continued = model.generate(**inputs, cache=cache, **kwargs).logits[0]
+    plain = model.generate(**inputs, **kwargs).logits[0]
+    torch.testing.assert_close(continued, plain, atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
 def test_one_base_changes_logits_and_dna_embeds_reuse_is_exact(tiny, kegg_rows):
     model, processor = tiny
     row = kegg_rows[0]

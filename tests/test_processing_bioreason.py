@@ -108,7 +108,8 @@ def test_text_ids_are_the_tokenizers_own_whatever_state_it_was_left_in(tiny, keg
 
     want = [expected(t, c) for t, c in zip(texts, counts)]
     backend = processor.tokenizer.backend_tokenizer
-    for configure in (lambda: None, lambda: backend.enable_truncation(16), lambda: backend.enable_padding(length=9000)):
+    for configure in (lambda: None, lambda: backend.enable_truncation(16), lambda: backend.enable_padding(length=9000),
+                      lambda: processor.tokenizer("<|im_start|>", split_special_tokens=True)):
         configure()
         try:
             got = processor(text=texts, dna=dna, padding=False)["input_ids"]

@@ -217,8 +217,8 @@ def test_grpo_shared_prompts_give_the_same_log_probs_and_gradients(lora_model, k
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_lora_merged_for_sampling_is_the_adapted_model_and_restores_weights_exactly(lora_model, kegg_rows, dtype):
-    """GRPO samples with the adapter merged: the adapted model's logits, no LoRA matmuls, base weights bit-identical
-    afterwards (also in bf16, where subtracting the merge back would round)."""
+    """GRPO samples with the adapter merged (fp32): the adapted model's logits, no LoRA matmuls, base weights
+    bit-identical afterwards. bf16 weights stay unmerged (rounding W + BA to bf16 would lose small updates)."""
     from modeling_bioreason.training.lora import lora_merged_for_sampling
 
     model, processor = lora_model
@@ -240,12 +240,14 @@ def test_lora_merged_for_sampling_is_the_adapted_model_and_restores_weights_exac
             lora_calls.clear()
             with lora_merged_for_sampling(model):
                 merged = model(**inputs).logits.float()
-            assert not lora_calls
+            assert bool(lora_calls) == (dtype == torch.bfloat16)
             after = model(**inputs).logits.float()
     finally:
         hook.remove()
-    tolerance = 1e-4 if dtype == torch.float32 else 0.15
-    torch.testing.assert_close(merged, adapted, atol=tolerance, rtol=0.02 if dtype == torch.bfloat16 else 1e-4)
+    if dtype == torch.float32:
+        torch.testing.assert_close(merged, adapted, atol=1e-4, rtol=1e-4)
+    else:
+        assert torch.equal(merged, adapted)
     assert torch.equal(after, adapted) and lora_calls
     for name, param in bases.items():
         assert param.data_ptr() == saved[name][0] and torch.equal(param, saved[name][1]), name

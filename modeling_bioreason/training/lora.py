@@ -43,10 +43,12 @@ def make_lora_config(model, settings: LoraSettings):
 @contextmanager
 def lora_merged_for_sampling(model):
     """
-    While sampling (no gradients), each plain LoRA linear computes `x (W + s·BA)ᵀ` in one matmul instead of three
-    plus a dropout: its base weight temporarily holds the merged matrix and PEFT sees it as merged. On exit the
-    original weight tensors are put back as they were (no subtract-and-round, so bf16 weights do not drift). Layers
-    PEFT variants own (DoRA, quantized bases, other adapter types) are left unmerged and run as usual.
+    While sampling (no gradients), each plain fp32 LoRA linear computes `x (W + s·BA)ᵀ` in one matmul instead of
+    three plus a dropout: its base weight temporarily holds the merged matrix and PEFT sees it as merged. On exit the
+    original weight tensors are put back as they were (nothing is subtracted back, so nothing drifts). Left unmerged,
+    running as usual: half-precision weights (rounding `W + s·BA` to bf16 would lose small adapter updates and
+    sample from a policy nearer the base model than the one being scored), LoRA variants (DoRA and others), LoRA
+    biases, quantized bases and other adapter types.
 
     >>> with lora_merged_for_sampling(peft_model):  # doctest: +SKIP
     ...     completions = peft_model.generate(**inputs)
@@ -57,12 +59,13 @@ def lora_merged_for_sampling(model):
     try:
         with torch.no_grad():
             for layer in model.modules():
-                if (type(layer) is not LoraLinear or layer.merged or layer.disable_adapters
-                        or any(layer.use_dora.get(name) for name in layer.active_adapters)):
+                if type(layer) is not LoraLinear or layer.merged or layer.disable_adapters:
                     continue
                 active = [name for name in layer.active_adapters if name in layer.lora_A]
+                variant = any(layer.use_dora.get(name) or getattr(layer, "lora_variant", {}).get(name)
+                              or getattr(layer, "lora_bias", {}).get(name) for name in active)
                 weight = layer.get_base_layer().weight
-                if not active or type(weight) is not nn.Parameter:
+                if not active or variant or type(weight) is not nn.Parameter or weight.dtype != torch.float32:
                     continue
                 delta = sum(layer.get_delta_weight(name) for name in active)
                 swapped.append((layer, weight, weight.data))

@@ -9,7 +9,8 @@ models accept) and go through the model's own forward, so PEFT, DDP and autocast
 GRPO scores G completions of each prompt, and a BioReason prompt (mostly DNA placeholders) is several times longer than
 a completion. `completion_log_probs(..., share_prompts=True)` runs each distinct prompt once, keeps its KV cache and
 runs only the completions against it (the cache rows repeated per completion, which autograd sums back): the same
-log-probabilities and gradients for a fraction of the work.
+log-probabilities and gradients for a fraction of the work. (With dropout active, the G completions share one
+dropout draw over their prompt instead of G draws: the same in expectation.)
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ def supervised_log_probs(model, model_inputs: dict, labels: torch.Tensor, unpad_
     padding mask computes every query-key pair; a row alone takes the causal kernel, which skips the masked half.
     """
     mask = model_inputs.get("attention_mask")
-    if (unpad_rows and mask is not None and mask.shape[0] > 1 and not bool(mask.all())
-            and bool((mask[:, 1:] <= mask[:, :-1]).all())):  # right padding only
+    if (unpad_rows and mask is not None and mask.shape[0] > 1 and not bool(mask.all()) and bool(mask[:, 0].all())
+            and bool((mask[:, 1:] <= mask[:, :-1]).all())):  # right padding only, no empty row
         width = mask.shape[1]
         rows = []
         for row, length in enumerate(mask.sum(-1).tolist()):

@@ -54,7 +54,8 @@ class BioReasonSFTTrainer(SFTTrainer):
                                         num_items_in_batch=num_items_in_batch)
         mode = "train" if self.model.training else "eval"
         model_inputs = {k: v for k, v in inputs.items() if k != "labels"}
-        scored = supervised_log_probs(model, model_inputs, labels, unpad_rows=True)
+        # Row by row is one forward per row before one backward: not under a distributed wrapper.
+        scored = supervised_log_probs(model, model_inputs, labels, unpad_rows=self.accelerator.num_processes == 1)
         num_scored = torch.tensor(scored["log_probs"].numel(), device=labels.device)
         num_tokens = num_scored if num_items_in_batch is None else num_items_in_batch
         loss = -scored["log_probs"].sum() / torch.as_tensor(num_tokens).clamp(min=1)
