@@ -560,10 +560,12 @@ def main(argv=None):
         pairs = []
         for i in range(args.pairs):
             base_out = args.out.with_name(f"{args.out.stem}_original_{i}.json")
-            subprocess.run([args.original_python, str(args.side_by_side_dir / "bench_baseline.py"), "--bioreason-src",
-                            args.original_src, "--assets-dir", args.assets_dir, "--data-dir", args.data_dir,
-                            "--out", str(base_out), "--only", args.only, "--threads", str(args.threads),
-                            "--sft-passes", str(args.sft_passes), "--grpo-steps", str(args.grpo_steps)], check=True)
+            same_inputs = [f"--{name.replace('_', '-')}={getattr(args, name)}" for name in (
+                "assets_dir", "only", "n_rows", "seed", "trim_per_side", "threads", "prep_passes", "sft_passes",
+                "gen_max_new_tokens", "grpo_g", "grpo_max_completion", "grpo_steps")]
+            same_inputs += [f"--data-dir={args.data_dir}"] if args.data_dir else []  # else both use the shared default
+            subprocess.run([args.original_python, str(args.side_by_side_dir / "bench_baseline.py"),
+                            f"--bioreason-src={args.original_src}", f"--out={base_out}", *same_inputs], check=True)
             ours = run_ours(args, args.out.with_name(f"{args.out.stem}_{i}.json"), bi, bu)
             print(f"\npair {i + 1} of {args.pairs}:")
             pairs.append(print_gains(json.loads(base_out.read_text()), ours, run))
