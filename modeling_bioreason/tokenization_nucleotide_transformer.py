@@ -117,8 +117,9 @@ class NucleotideTransformerTokenizer(PreTrainedTokenizer):
         # One dict lookup per token instead of three Python calls: a 4 kb window is ~670 tokens. The merged table
         # is rebuilt only when tokens are added (merging 4k entries per sequence cost more than the lookups).
         added = self._added_tokens_encoder
-        if getattr(self, "_lookup_key", None) != (len(added), tuple(added.items())[-1:]):
-            self._lookup, self._lookup_key = {**self._token_to_id, **added}, (len(added), tuple(added.items())[-1:])
+        key = (len(added), next(reversed(added.items()), None))  # tokens are only ever appended
+        if getattr(self, "_lookup_key", None) != key:
+            self._lookup, self._lookup_key = {**self._token_to_id, **added}, key
         unk = self._token_to_id[self.unk_token]
         return [self._lookup.get(token, unk) for token in tokens]
 

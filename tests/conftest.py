@@ -2,6 +2,7 @@
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -73,3 +74,19 @@ def short_messages(dna: list[str], question: str = "Which disease does this vari
 def fp32_threads():
     torch.set_num_threads(2)
     yield
+
+
+@contextmanager
+def decoder_passes(language_model, with_mask: bool = False):
+    """Records `(batch, length)` of every pass through a decoder (with its attention_mask if asked), in order."""
+    passes = []
+
+    def record(module, args, kwargs, output):
+        shape = tuple(kwargs["inputs_embeds"].shape[:2])
+        passes.append((shape, kwargs.get("attention_mask")) if with_mask else shape)
+
+    hook = language_model.register_forward_hook(record, with_kwargs=True)
+    try:
+        yield passes
+    finally:
+        hook.remove()

@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from conftest import kegg_user_messages, short_messages
+from conftest import decoder_passes, kegg_user_messages, short_messages
 from modeling_bioreason import (
     BioReasonConfig,
     BioReasonForConditionalGeneration,
@@ -67,12 +67,9 @@ def test_left_padded_batch_matches_each_prompt_alone(tiny):
 
 def _generate_with_and_without_prefill(model, batch, monkeypatch):
     """(prefill forwards, outputs) of generate as shipped, then of plain GenerationMixin prefill; greedy and sampled."""
-    rows_run = []
-    hook = model.model.language_model.register_forward_hook(
-        lambda m, args, kw, out: rows_run.append(tuple(kw["inputs_embeds"].shape[:2])), with_kwargs=True)
     kwargs = dict(max_new_tokens=5, min_new_tokens=5, output_logits=True, return_dict_in_generate=True)
     outputs, calls = [], []
-    try:
+    with decoder_passes(model.model.language_model) as rows_run:
         for prefill in (True, False):
             with monkeypatch.context() as patch:
                 if not prefill:
@@ -83,8 +80,6 @@ def _generate_with_and_without_prefill(model, batch, monkeypatch):
                 torch.manual_seed(0)
                 sampled = model.generate(**batch, do_sample=True, top_k=0, **kwargs).sequences
                 outputs.append((greedy, sampled))
-    finally:
-        hook.remove()
     (greedy, sampled), (plain_greedy, plain_sampled) = outputs
     assert torch.equal(greedy.sequences, plain_greedy.sequences) and torch.equal(sampled, plain_sampled)
     for step, plain_step in zip(greedy.logits, plain_greedy.logits):

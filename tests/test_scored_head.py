@@ -4,6 +4,7 @@ import pytest
 import torch
 from datasets import Dataset
 
+from conftest import decoder_passes
 from modeling_bioreason.training import scored_head
 from modeling_bioreason.training.collator import BioReasonDataCollator, task_row_to_conversation
 
@@ -100,14 +101,8 @@ def test_sft_rows_without_padding_give_the_batch_numbers(lora_model, kegg_rows):
     assert lengths[0] != lengths[1]
     inputs = {k: v for k, v in batch.items() if k != "labels"}
     padded = scored_head.supervised_log_probs(model, inputs, batch["labels"])
-    shapes = []
-    hook = model.get_base_model().model.language_model.register_forward_hook(
-        lambda m, a, kw, out: shapes.append((tuple(kw["inputs_embeds"].shape[:2]), kw.get("attention_mask"))),
-        with_kwargs=True)
-    try:
+    with decoder_passes(model.get_base_model().model.language_model, with_mask=True) as shapes:
         alone = scored_head.supervised_log_probs(model, inputs, batch["labels"], unpad_rows=True)
-    finally:
-        hook.remove()
     assert shapes == [((1, lengths[0]), None), ((1, lengths[1]), None)]
     assert alone["log_probs"].shape == padded["log_probs"].shape == ((batch["labels"][:, 1:] != -100).sum(),)
     torch.testing.assert_close(alone["log_probs"], padded["log_probs"], atol=1e-5, rtol=1e-5)
@@ -170,11 +165,9 @@ def test_grpo_shared_prompts_give_the_same_log_probs_and_gradients(lora_model, k
     trainer.temperature = 0.9
 
     trainer.accelerator = _OneCpuProcess()
-    embedded_rows = []
-    hook = model.get_base_model().model.language_model.register_forward_hook(
-        lambda m, a, kw, out: embedded_rows.append(tuple(kw["inputs_embeds"].shape[:2])), with_kwargs=True)
+    language_model = model.get_base_model().model.language_model
     results = {}
-    try:
+    with decoder_passes(language_model) as embedded_rows:
         for share in (True, False):
             trainer._dna = {"dna_embeds": dna, "dna_attention_mask": prompts["dna_attention_mask"]}
             model.zero_grad()
@@ -185,8 +178,6 @@ def test_grpo_shared_prompts_give_the_same_log_probs_and_gradients(lora_model, k
             (logps * completion_mask).sum().backward()
             model.get_base_model().activation_checkpointing_disable()
             results[share] = (logps.detach(), entropy, _grads(model), list(embedded_rows))
-    finally:
-        hook.remove()
     (shared, shared_entropy, shared_grads, shared_passes), (full, full_entropy, full_grads, full_passes) = \
         results[True], results[False]
     prompt_length = prompts["input_ids"].shape[1]
@@ -201,15 +192,11 @@ def test_grpo_shared_prompts_give_the_same_log_probs_and_gradients(lora_model, k
 
     # without gradients (the reference and old-policy passes) the prompt is shared under checkpointing too
     model.get_base_model().activation_checkpointing_enable()
-    hook = model.get_base_model().model.language_model.register_forward_hook(
-        lambda m, a, kw, out: embedded_rows.append(tuple(kw["inputs_embeds"].shape[:2])), with_kwargs=True)
     try:
-        embedded_rows.clear()
-        trainer._dna = {"dna_embeds": dna, "dna_attention_mask": prompts["dna_attention_mask"]}
-        with torch.no_grad():
+        with decoder_passes(language_model) as embedded_rows, torch.no_grad():
+            trainer._dna = {"dna_embeds": dna, "dna_attention_mask": prompts["dna_attention_mask"]}
             logps, _, _ = trainer._get_per_token_logps_and_entropies(model, ids, mask, 7)
     finally:
-        hook.remove()
         model.get_base_model().activation_checkpointing_disable()
     assert embedded_rows == [(2, prompt_length), (4, 6)]
     torch.testing.assert_close(logps, full, atol=1e-5, rtol=1e-5)
