@@ -17,15 +17,19 @@ GOLDEN = json.loads((FIXTURES / "bioreason" / "reward_and_metric_golden.json").r
 ROOT = FIXTURES.parent.parent
 
 
-def _sft_recipe(out, *extra):
-    return load_recipe("cpu-smoke-sft", [f"training.output_dir={out}", *extra])
+def _dna_model(kind: str) -> str:
+    return f"model.dna_model=random-{kind}:32x2"  # the smoke recipe's own encoder, of the kind under test
+
+
+def _sft_recipe(out, kind, *extra):
+    return load_recipe("cpu-smoke-sft", [f"training.output_dir={out}", _dna_model(kind), *extra])
 
 
 @pytest.fixture(scope="module")
-def sft_run(tmp_path_factory):
+def sft_run(tmp_path_factory, encoder_kind):
     torch.set_num_threads(2)
     out = tmp_path_factory.mktemp("sft")
-    folder = run_sft(_sft_recipe(out))
+    folder = run_sft(_sft_recipe(out, encoder_kind))
     return out, folder
 
 
@@ -52,7 +56,7 @@ def test_sft_loss_falls_and_exports_a_loadable_model(sft_run, tmp_path):
     assert info["cls"].startswith("transformers_modules.") and info["new"] >= 1
 
 
-def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run):
+def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run, encoder_kind):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
@@ -61,7 +65,7 @@ def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run):
     from modeling_bioreason.training.models import load_model
 
     out, folder = sft_run
-    recipe = _sft_recipe(out)
+    recipe = _sft_recipe(out, encoder_kind)
     base, processor = load_model(recipe.model, seed=0)
     rows = [task_row_to_conversation(row, trim_per_side=1024) for row in load_example_rows()[:2]]
     batch = BioReasonDataCollator(processor)(rows)
@@ -77,11 +81,11 @@ def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run):
     assert merged.model.dna_boundary_embeddings.weight.abs().sum() > 0  # the DNA-token embeddings moved
 
 
-def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
+def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, encoder_kind, tmp_path):
     out, _ = sft_run
     interrupted = tmp_path / "resumed"
-    run_sft(_sft_recipe(interrupted, "training.max_steps=10"))  # stops at checkpoint-10, as if killed there
-    run_sft(_sft_recipe(interrupted), resume=True)
+    run_sft(_sft_recipe(interrupted, encoder_kind, "training.max_steps=10"))  # stops at checkpoint-10, as if killed
+    run_sft(_sft_recipe(interrupted, encoder_kind), resume=True)
     state = json.loads((interrupted / "checkpoint-20" / "trainer_state.json").read_text())
     reference = json.loads((out / "checkpoint-20" / "trainer_state.json").read_text())
     assert state["global_step"] == reference["global_step"] == 20
@@ -94,7 +98,7 @@ def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
         torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4)
 
 
-def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, tmp_path, caplog):
+def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, encoder_kind, tmp_path, caplog):
     """Killed while writing checkpoint-20 (no trainer_state.json yet): --resume continues from checkpoint-10."""
     import logging
     import shutil
@@ -108,14 +112,14 @@ def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, tmp_path, caplog
     (run_dir / "checkpoint-20" / "trainer_state.json").unlink()
     with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
         assert main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}",
-                     "--resume"]) == 0
+                     "--set", _dna_model(encoder_kind), "--resume"]) == 0
     assert f"skipping {run_dir / 'checkpoint-20'}" in caplog.text
     assert f"continuing from {run_dir / 'checkpoint-10'}" in caplog.text
     state = json.loads((run_dir / "checkpoint-20" / "trainer_state.json").read_text())
     assert state["global_step"] == 20
 
 
-def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, tmp_path):
+def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, encoder_kind, tmp_path):
     """The FSDP2/ZeRO-3 path of `finish`: rank 0 receives the gathered full state dict, rebuilds an unsharded model
     and exports it; the result equals the single-process export."""
     from peft import PeftModel
@@ -125,7 +129,7 @@ def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, t
     from modeling_bioreason.training.run import export, unsharded_copy
 
     out, folder = sft_run
-    recipe = _sft_recipe(out)
+    recipe = _sft_recipe(out, encoder_kind)
     base, processor = load_model(recipe.model)
     torch.manual_seed(123)
     for param in base.parameters():  # the rebuilt copy must take every weight from the gathered dict
