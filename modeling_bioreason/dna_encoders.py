@@ -110,7 +110,7 @@ def random_dna_encoder(spec: str):
     A randomly initialised encoder for a `random-<spec_name>[:<hidden>x<layers>]` spec (default 64x2); None when
     `spec` is not one (a folder or Hub id). An unknown `<spec_name>` is an error listing the known ones.
     """
-    from transformers import AutoModel
+    from .modeling_bioreason import dna_encoder_from_config
 
     match = RANDOM_SPEC.match(spec)
     if match is None:
@@ -120,7 +120,7 @@ def random_dna_encoder(spec: str):
         raise ValueError(f"Unknown random DNA encoder {spec!r}: expected random-<kind>[:<hidden>x<layers>] with kind "
                          f"one of {sorted(kinds)}, e.g. random-nt-v2:64x2.")
     hidden, layers = (int(match["hidden"]), int(match["layers"])) if match["hidden"] else (64, 2)
-    return AutoModel.from_config(kinds[match["name"]].random_config(hidden, layers))
+    return dna_encoder_from_config(kinds[match["name"]].random_config(hidden, layers))
 
 
 __all__ = ["DNAEncoderKind", "DNA_ENCODERS", "encoder_kind", "encoder_kind_of_config", "encoder_kind_of_hub_id",

@@ -220,7 +220,7 @@ class BioReasonModel(BioReasonPreTrainedModel):
         super().__init__(config)
         self.dna_encoder = dna_encoder_from_config(config.dna_config)
         if isinstance(config.dna_feature_layer, str):
-            self._check_feature_site(self.dna_feature_site())
+            self.dna_feature_site()  # a name the encoder does not have fails here, not at the first forward
         self.dna_projector = BioReasonProjector(config)
         self.dna_boundary_embeddings = BioReasonBoundaryEmbedding(config.text_config.hidden_size)
         self.language_model = AutoModel.from_config(config.text_config)
@@ -233,28 +233,23 @@ class BioReasonModel(BioReasonPreTrainedModel):
         self.language_model.set_input_embeddings(value)
 
     def dna_feature_site(self) -> nn.Module:
-        """The encoder submodule named by `config.dna_feature_layer` (a str tap); its output is the DNA feature."""
-        name, encoder = self.config.dna_feature_layer, self.dna_encoder
+        """The encoder submodule a str `config.dna_feature_layer` names: its output is the DNA feature."""
+        name, encoder, dna_config = self.config.dna_feature_layer, self.dna_encoder, self.config.dna_config
         try:
-            return encoder.get_submodule(name)
+            site = encoder.get_submodule(name)
         except AttributeError:
-            prefix = getattr(self.config.dna_config, "layers_module", "")
-            last = f"{prefix}.{self.config.dna_config.num_hidden_layers - 1}."
-            sites = [n for n, _ in encoder.named_modules() if n.startswith(last)] or [n for n, _ in
-                                                                                      encoder.named_modules() if n]
+            last_block = f"{getattr(dna_config, 'layers_module', '')}.{dna_config.num_hidden_layers - 1}."
+            names = [n for n, _ in encoder.named_modules() if n]
+            sites = [n for n in names if n.startswith(last_block)] or names
             raise ValueError(
                 f"dna_feature_layer={name!r} names no module of the DNA encoder ({type(encoder).__name__}); its "
-                f"output sites include {', '.join(repr(n) for n in sites[:6])} (or give an int index into its "
-                "hidden_states)."
+                f"output sites include {', '.join(map(repr, sites[:6]))} (or give an int index into its hidden_states)."
             ) from None
-
-    def _check_feature_site(self, site: nn.Module) -> None:
-        width, expected = getattr(site, "out_features", None), self.config.dna_config.hidden_size
-        if width is not None and width != expected:
-            raise ValueError(
-                f"dna_feature_layer={self.config.dna_feature_layer!r} outputs {width} features, but the projector "
-                f"takes the encoder's hidden_size ({expected}): tap a site of width {expected}."
-            )
+        width = getattr(site, "out_features", dna_config.hidden_size)
+        if width != dna_config.hidden_size:
+            raise ValueError(f"dna_feature_layer={name!r} outputs {width} features, but the projector takes the "
+                             f"encoder's hidden_size ({dna_config.hidden_size}): tap a site of that width.")
+        return site
 
     def _encode_dna(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """The encoder's features at the tap (`config.dna_feature_layer`), running only the blocks it needs."""

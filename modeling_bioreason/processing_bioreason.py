@@ -493,6 +493,16 @@ class BioReasonProcessor(ProcessorMixin):
             per_row.append(row_ids)
         return per_row
 
+    @property
+    def max_dna_bases(self) -> int:
+        """The longest window of unambiguous DNA (bp) that fits `max_dna_tokens`: 6 bp per token after `<cls>` with
+        NT-v2, one base per token with a byte tokenizer. (`N` can take more tokens; the token count is still checked.)"""
+        limit = self.max_dna_tokens or self.dna_tokenizer.model_max_length
+        before, after = self._special_dna_tokens()
+        probe = "ACGT" * 150
+        per_token = len(probe) / len(self.dna_tokenizer(probe, add_special_tokens=False)["input_ids"])
+        return int((limit - before - after) * per_token)
+
     def _special_dna_tokens(self) -> tuple[int, int]:
         """How many special tokens the DNA tokenizer puts before and after a sequence (NT-v2: `<cls>`, 0)."""
         marked = self.dna_tokenizer.build_inputs_with_special_tokens([-1])
