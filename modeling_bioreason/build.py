@@ -47,8 +47,8 @@ def load_dna_encoder(source: str | os.PathLike, dtype: torch.dtype = torch.float
         )
     if config_dict.get("model_type") == kind.model_type:
         config = AutoConfig.from_pretrained(source)
-    else:  # a published layout without our model_type
-        config = AutoConfig.for_model(kind.model_type, **config_dict)
+    else:  # a published layout without our model_type; its `auto_map` names the publisher's code, which never runs here
+        config = AutoConfig.for_model(kind.model_type, **{k: v for k, v in config_dict.items() if k != "auto_map"})
         config._name_or_path = source
     return AutoModel.from_pretrained(source, config=config, dtype=dtype)
 

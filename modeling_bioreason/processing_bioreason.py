@@ -232,8 +232,9 @@ class BioReasonProcessor(ProcessorMixin):
         if config_file is not None:
             with open(config_file, encoding="utf-8") as handle:
                 dna_config = json.load(handle).get("dna_config")
-            if isinstance(dna_config, dict):  # a BioReason model's config (NT-v2 when the type is not written)
-                encoder_type = dna_config.get("model_type") or BioReasonConfig.sub_configs_defaults["dna_config"].model_type
+            if isinstance(dna_config, dict):  # a BioReason model's config (the default encoder when it names none)
+                default = BioReasonConfig.sub_configs_defaults["dna_config"].model_type
+                encoder_type = dna_config.get("model_type") or default
                 if encoder_type != processor.dna_encoder_type:
                     try:
                         check_dna_tokenizer(processor.dna_tokenizer, encoder_type)
@@ -495,8 +496,10 @@ class BioReasonProcessor(ProcessorMixin):
 
     @property
     def max_dna_bases(self) -> int:
-        """The longest window of unambiguous DNA (bp) that fits `max_dna_tokens`: 6 bp per token after `<cls>` with
-        NT-v2, one base per token with a byte tokenizer. (`N` can take more tokens; the token count is still checked.)"""
+        """
+        The longest window of unambiguous DNA (bp) that fits `max_dna_tokens`: 6 bp per token after `<cls>` with NT-v2,
+        one base per token with a byte tokenizer. (`N` can take more tokens; the token count is still checked.)
+        """
         limit = self.max_dna_tokens or self.dna_tokenizer.model_max_length
         before, after = self._special_dna_tokens()
         probe = "ACGT" * 150

@@ -15,11 +15,13 @@ import torch  # noqa: E402
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # The DNA encoders the door tests run on (`random-<kind>` specs, `tiny_bioreason(dna_encoder=kind)`), each with what
-# its door tests need beyond a random model: a published-layout encoder folder for `bioreason convert`, and how the
-# original BioReason code held that encoder. Adding an encoder kind (Evo 2) adds its entry here.
+# its door tests need beyond a random model: a published-layout encoder folder (for `build_bioreason` by Hub id and
+# `bioreason convert`), a tap inside its first block, and how the original BioReason code held that encoder. Adding an
+# encoder kind (Evo 2) adds its entry here.
 ENCODER_KINDS = {
     "nt-v2": {
         "published_folder": FIXTURES / "nt_v2_golden",  # InstaDeep's layout (EsmForMaskedLM config, esm.* keys)
+        "inner_tap": "encoder.layer.0.output.dense",  # block 0's FFN branch, before the residual add
         "original_dna_model": lambda folder: __import__("modeling_bioreason").NucleotideTransformerForMaskedLM
         .from_pretrained(folder),
     },
