@@ -409,6 +409,21 @@ def test_the_licence_follows_the_encoder_weights(small_lm_and_tokenizer, tmp_pat
         assert "random weights" in card.text
 
 
+def test_recipe_and_baseline_cards_with_random_encoder_specs_claim_no_encoder_weights():
+    """The quickstart's and the smoke recipes' `random-nt-v2:...` encoders, and the DNA-only baseline's card."""
+    from huggingface_hub import ModelCard
+
+    from modeling_bioreason.hub import render_model_card
+    from modeling_bioreason.training.models import load_model
+    from modeling_bioreason.training.recipe import ModelSource
+
+    model, _ = load_model(ModelSource(text_model="tiny-random-qwen3", dna_model="random-nt-v2:32x2"))
+    for card in (render_model_card(model), render_model_card(None, dna_encoder="random-nt-v2:32x2")):
+        parsed = ModelCard(card)
+        assert parsed.data.license == "apache-2.0" and not parsed.data.base_model
+        assert "InstaDeep" not in card and "CC BY-NC" not in card and "randomly initialised" in card
+
+
 def test_random_encoder_specs_name_their_kind():
     encoder = random_dna_encoder("random-nt-v2:48x3")
     assert (encoder.config.hidden_size, encoder.config.num_hidden_layers) == (48, 3)
