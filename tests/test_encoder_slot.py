@@ -136,48 +136,33 @@ def test_bad_taps_are_refused_at_build_naming_the_tap_and_valid_ones(small_lm_an
         build_bioreason(lm, random_dna_encoder("random-nt-v2:32x2"), tokenizer=tokenizer, dna_feature_layer=tap)
 
 
-BUILD_BY_HUB_ID = r"""
-import json, sys
-import torch
-from modeling_bioreason import build_bioreason
-model, processor = build_bioreason(sys.argv[1], sys.argv[2], dna_feature_layer=sys.argv[3])
-encoder = model.model.dna_encoder
-print(json.dumps({"base_model_ids": model.config.base_model_ids, "tap": model.config.dna_feature_layer,
-                  "pretrained": model.config.dna_encoder_pretrained, "encoder": type(encoder).__name__,
-                  "sum": sum(p.double().sum().item() for p in encoder.parameters()),
-                  "auto_map": getattr(model.config.dna_config, "auto_map", None),
-                  "dna_tokenizer_fits": processor.dna_encoder_type == model.config.dna_config.model_type}))
-"""
-
-
-def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(encoder_kind, text_tokenizer, tmp_path):
+def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(encoder_kind, text_tokenizer, tmp_path,
+                                                                          monkeypatch):
     """`build_bioreason(text folder, encoder Hub id, dna_feature_layer=name)` as a user runs it offline: the encoder
     is resolved through AutoConfig / AutoModel from the Hub cache, in its publisher's layout."""
-    import os
-    import subprocess
-    import sys
+    import huggingface_hub
 
-    from entry_points import make_hub_cache
     from conftest import ENCODER_KINDS
+    from entry_points import make_hub_cache
     from modeling_bioreason.build import load_dna_encoder
 
     facts = ENCODER_KINDS[encoder_kind]
     repo_id = "publisher/dna-encoder-tiny"
     make_hub_cache(facts["published_folder"], tmp_path / "cache", repo_id)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # as HF_HUB_CACHE= does
     lm = Qwen3ForCausalLM(Qwen3Config(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
                                       num_key_value_heads=1, head_dim=16, vocab_size=len(text_tokenizer)))
     lm.save_pretrained(tmp_path / "lm")
     text_tokenizer.save_pretrained(tmp_path / "lm")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-c", BUILD_BY_HUB_ID, str(tmp_path / "lm"), repo_id, facts["inner_tap"]],
-                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    info = json.loads(result.stdout.strip().splitlines()[-1])
-    published = load_dna_encoder(facts["published_folder"])  # the same checkpoint, from its folder
-    assert info["encoder"] == type(published).__name__ and info["tap"] == facts["inner_tap"]
-    assert info["sum"] == pytest.approx(sum(p.double().sum().item() for p in published.parameters()), rel=1e-12)
-    assert info["base_model_ids"] == [repo_id] and info["pretrained"] and info["dna_tokenizer_fits"]
-    assert not info["auto_map"]  # the publisher's remote-code map is not carried into our folders
+
+    model, processor = build_bioreason(str(tmp_path / "lm"), repo_id, dna_feature_layer=facts["inner_tap"])
+    encoder, published = model.model.dna_encoder, load_dna_encoder(facts["published_folder"])
+    assert type(encoder) is type(published) and model.config.dna_feature_layer == facts["inner_tap"]
+    reference = published.state_dict()
+    assert all(torch.equal(value, reference[key]) for key, value in encoder.state_dict().items())
+    assert model.config.base_model_ids == [repo_id] and model.config.dna_encoder_pretrained
+    assert processor.dna_encoder_type == model.config.dna_config.model_type
+    assert not getattr(model.config.dna_config, "auto_map", None)  # the publisher's remote code is not carried over
 
 
 # ----------------------------------------------------------------------------- a second encoder kind, as Evo 2 plugs in
