@@ -77,10 +77,19 @@ def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run):
     assert merged.model.dna_boundary_embeddings.weight.abs().sum() > 0  # the DNA-token embeddings moved
 
 
+def _killed_after(out, run_dir, *checkpoints):
+    """`run_dir` as the run in `out` leaves it when killed after writing `checkpoints` (and its identity)."""
+    import shutil
+
+    for name in checkpoints:
+        shutil.copytree(out / name, run_dir / name)
+    shutil.copy(out / "run_identity.json", run_dir / "run_identity.json")
+    return run_dir
+
+
 def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
     out, _ = sft_run
-    interrupted = tmp_path / "resumed"
-    run_sft(_sft_recipe(interrupted, "training.max_steps=10"))  # stops at checkpoint-10, as if killed there
+    interrupted = _killed_after(out, tmp_path / "resumed", "checkpoint-10")
     run_sft(_sft_recipe(interrupted), resume=True)
     state = json.loads((interrupted / "checkpoint-20" / "trainer_state.json").read_text())
     reference = json.loads((out / "checkpoint-20" / "trainer_state.json").read_text())
@@ -97,14 +106,11 @@ def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
 def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, tmp_path, caplog):
     """Killed while writing checkpoint-20 (no trainer_state.json yet): --resume continues from checkpoint-10."""
     import logging
-    import shutil
 
     from modeling_bioreason.cli import main
 
     out, _ = sft_run
-    run_dir = tmp_path / "run"
-    shutil.copytree(out / "checkpoint-10", run_dir / "checkpoint-10")
-    shutil.copytree(out / "checkpoint-20", run_dir / "checkpoint-20")
+    run_dir = _killed_after(out, tmp_path / "run", "checkpoint-10", "checkpoint-20")
     (run_dir / "checkpoint-20" / "trainer_state.json").unlink()
     with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
         assert main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}",
@@ -122,7 +128,7 @@ def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, t
     from safetensors.torch import load_file
 
     from modeling_bioreason.training.models import load_model
-    from modeling_bioreason.training.run import export, unsharded_copy
+    from modeling_bioreason.training.export import export, unsharded_copy
 
     out, folder = sft_run
     recipe = _sft_recipe(out)

@@ -176,6 +176,7 @@ def test_grpo_resume_sees_the_same_prompts_as_the_uninterrupted_run(tmp_path, mo
     full, seen[:] = list(seen), []
     assert len(full) == 6 and full[4:] != full[:2]  # epoch 2 is a new order, not a replay of epoch 1
     shutil.copytree(tmp_path / "full" / "checkpoint-4", tmp_path / "resumed" / "checkpoint-4")
+    shutil.copy(tmp_path / "full" / "run_identity.json", tmp_path / "resumed")
     assert main(["train", "grpo", "--config", "cpu-smoke-grpo", "--resume", "--set",
                  f"training.output_dir={tmp_path / 'resumed'}", *common]) == 0
     assert seen == full[4:]
