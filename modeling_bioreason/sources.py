@@ -27,7 +27,7 @@ from pathlib import Path
 FULL_HASH_LIMIT = 64 * 2**20  # files up to this size are hashed whole
 CHUNK = 4096  # bytes read per probe of a large file
 PROBES = 8  # probes spread over each large tensor (besides its first and last bytes), or over a large file
-SKIPPED_NAMES = {"README.md"}  # a card edit does not change what a model computes
+CARD_FILES = ("bioreason_card.json", "LICENSE", "NOTICE")  # with *.md: a card edit changes nothing a model computes
 _BLOB = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
 # (path, inode, size, mtime_ns, ctime_ns) -> digest: a file version is hashed once per process (ctime changes on every
 # write and cannot be set back, unlike mtime)
@@ -110,7 +110,7 @@ def model_files(folder: str | os.PathLike) -> dict[str, str]:
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
         if (any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
-                or path.name in SKIPPED_NAMES or not path.is_file()):
+                or path.name.startswith(CARD_FILES) or path.suffix == ".md" or not path.is_file()):
             continue
         real = os.path.realpath(path)
         if path.is_symlink() and _BLOB.match(os.path.basename(real)) and os.path.basename(

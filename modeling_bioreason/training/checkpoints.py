@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .recipe import Recipe
+from .recipe import Recipe, _trl_config
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ def _local(path: str | None) -> str | None:
 
 def run_identity(recipe: Recipe, rows_digest: str) -> dict:
     """What a run is: the recipe after overrides (how it is driven left out), its rows and starting weights."""
+    from transformers import TrainingArguments
+
     from ..sources import model_fingerprint
 
     section = dataclasses.asdict(recipe)
@@ -63,7 +65,10 @@ def run_identity(recipe: Recipe, rows_digest: str) -> dict:
     section["data"]["dataset"] = _local(recipe.data.dataset)
     for key in ("model", "text_model", "dna_model"):
         section["model"][key] = _local(section["model"][key])
-    section["training"] = {k: v for k, v in sorted(recipe.training.items()) if k not in NOT_IDENTITY}
+    arguments = TrainingArguments if recipe.model.architecture == "dna_only" else _trl_config(recipe.kind)
+    defaults = {f.name: f.default for f in dataclasses.fields(arguments)}
+    section["training"] = {k: v for k, v in sorted(recipe.training.items())  # a default spelled out is no change
+                           if k not in NOT_IDENTITY and not (k in defaults and defaults[k] == v)}
     weights = {key: model_fingerprint(getattr(recipe.model, key)) for key in ("model", "text_model", "dna_model")
                if getattr(recipe.model, key) is not None}
     return {**section, "training_rows": rows_digest, "starting_weights": weights}
