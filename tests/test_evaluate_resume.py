@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from entry_points import saved_folder
+from entry_points import kill_at_batch, rewrite_in_place, saved_folder
 from modeling_bioreason.cli import main
 from modeling_bioreason.evaluation import runner
 
@@ -74,16 +74,7 @@ def test_sampled_generations_do_not_depend_on_batch_size_or_on_a_resume(model_di
     assert _evaluate(capsys, model_dir, tmp_path / "three", *sample, "--batch-size", "3")[0] == 0
     assert _generations(tmp_path / "three") == one
 
-    calls = []
-    real = runner._generate
-
-    def killed_in_second_batch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # as if killed mid-run
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(runner, "_generate", killed_in_second_batch)
+    real = kill_at_batch(monkeypatch, runner, 2)
     with pytest.raises(KeyboardInterrupt):
         _evaluate(capsys, model_dir, tmp_path / "resumed", *sample, "--batch-size", "2")
     monkeypatch.setattr(runner, "_generate", real)
@@ -109,16 +100,13 @@ def test_a_data_file_rewritten_under_its_old_timestamp_is_read_afresh(tmp_path, 
     out = tmp_path / "eval"
     assert _evaluate(capsys, "lookup", out, dataset=dataset, limit="4")[0] == 0
     test_file = dataset / "leak_free" / "test-00000-of-00001.parquet"
-    stat = test_file.stat()
-    frame = pd.read_parquet(test_file)
-    frame.loc[1, "answer"] = "melanoma" if frame.loc[1, "answer"] != "melanoma" else "prion disease"
-    frame.to_parquet(test_file)
-    os.utime(test_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    answer = "melanoma" if pd.read_parquet(test_file).loc[1, "answer"] != "melanoma" else "prion disease"
+    rewrite_in_place(test_file, 1, "answer", answer)
     code, err, report = _evaluate(capsys, "lookup", out, dataset=dataset, limit="4")
     assert code == 0, err
     assert report["rows_recomputed_because_input_changed"] == [1]
     saved = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
-    assert [row["answer"] for row in saved if row["index"] == 1][-1] == frame.loc[1, "answer"]
+    assert [row["answer"] for row in saved if row["index"] == 1][-1] == answer
 
 
 def test_bad_saved_rows_and_failed_first_commands_never_block_a_rerun(tmp_path, capsys):

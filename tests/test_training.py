@@ -148,10 +148,9 @@ def test_fresh_run_moves_an_earlier_run_aside_and_resume_takes_only_its_own_chec
     """The shipped recipes write to fixed folders: a new run there must not mix with the earlier one's checkpoints
     or `final/`, and `--resume` after a kill must continue the new run, not the earlier run's higher checkpoint."""
     import logging
-    import os
     import shutil
 
-    import pandas as pd
+    from entry_points import rewrite_in_place
 
     out, _ = sft_run
     data = tmp_path / "kegg"
@@ -182,11 +181,7 @@ def test_fresh_run_moves_an_earlier_run_aside_and_resume_takes_only_its_own_chec
     # The training file rewritten in place with its old timestamp (cp -p, tar x): the rows read are the new ones
     # (never the datasets cache's old ones), so the run is not this one any more.
     train_file = data / "data" / "train-00000-of-00001.parquet"
-    stat = train_file.stat()
-    frame = pd.read_parquet(train_file)
-    frame.loc[0, "answer"] = "melanoma" if frame.loc[0, "answer"] != "melanoma" else "prion disease"
-    frame.to_parquet(train_file)
-    os.utime(train_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    rewrite_in_place(train_file, 0, "question", "Which disease does this variant contribute to, really?")
     code, err = _cli_train(capsys, run_dir, *short, "training.max_steps=2", resume=True)
     assert code == 2 and "training rows: the dataset's rows changed" in err, err
 
