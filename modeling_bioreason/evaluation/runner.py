@@ -9,8 +9,9 @@ to `predictions.jsonl` at once with its dataset `index`, a `fingerprint` of its 
 valid prediction row, is recomputed (said so, and listed in the report). `run_config.json` records the settings and a
 fingerprint of the model's weights: a rerun with other settings or another model (a folder retrained in place) is
 refused. `--do-sample` draws each row from its own stream, seeded by `--seed` and the row's dataset index, so
-sampled generations do not depend on `--batch-size` or on what an interrupted run left on disk. At the end the runner writes `report.json` (metrics under both scoring rules,
-AUROC/AUPRC for variant effect, the lookup baseline, settings), `report.md` and `per_class.png`.
+sampled generations do not depend on `--batch-size` or on what an interrupted run left on disk. At the end the
+runner writes `report.json` (metrics under both scoring rules, AUROC/AUPRC for variant effect, the lookup baseline,
+settings), `report.md` and `per_class.png`.
 
 `--model` may also be an NT-v2 masked-LM folder: the zero-shot DNA baseline (`zero_shot.py`).
 """

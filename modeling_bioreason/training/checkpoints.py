@@ -34,7 +34,7 @@ WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "adapter_mo
                 "pytorch_model.bin", "pytorch_model_fsdp_0", "pytorch_model_fsdp.bin")
 IDENTITY_FILE = "run_identity.json"
 MARK_FILE = "bioreason_run.json"  # in each checkpoint-N: the run (identity digest) that wrote it
-RUN_OUTPUTS = ("final", "adapter", "train_metrics.json", "README.md", IDENTITY_FILE)  # a run's files besides checkpoint-N
+RUN_OUTPUTS = ("final", "adapter", "train_metrics.json", "README.md", IDENTITY_FILE)  # besides its checkpoint-N
 # Training arguments that say how a run is driven, logged or saved, not what it trains.
 NOT_IDENTITY = {
     "output_dir", "logging_dir", "logging_steps", "logging_strategy", "logging_first_step", "logging_nan_inf_filter",
