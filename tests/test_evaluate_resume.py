@@ -140,3 +140,21 @@ def test_bad_saved_rows_and_failed_first_commands_never_block_a_rerun(tmp_path, 
     assert code == 2 and (tmp_path / "b" / "run_config.json").exists()
     code, err, report = _evaluate(capsys, "lookup", tmp_path / "b")
     assert code == 0 and report["rows"] == 3, err
+
+
+def test_an_iupac_code_is_refused_before_a_bioreason_model_generates(model_dir, tmp_path, capsys):
+    """BioReason's processor refuses IUPAC codes: the whole split is checked once the model is loaded, before any
+    generation (the lookup baseline, which reads no DNA, scores the same rows)."""
+    from modeling_bioreason.example import load_example_rows
+
+    rows = [dict(row) for row in load_example_rows()]
+    rows[4]["variant_sequence"] = rows[4]["variant_sequence"][:2000] + "Y" + rows[4]["variant_sequence"][2001:]
+    (tmp_path / "rows").mkdir()
+    (tmp_path / "rows" / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    extra = ["--task", "kegg", "--split", "train"]
+    code, err, _ = _evaluate(capsys, model_dir, tmp_path / "m", *extra, dataset=tmp_path / "rows", config="default",
+                             limit="6")
+    assert code == 2 and "row 4: 'variant_sequence' has an IUPAC ambiguity code 'Y' at position 2000" in err, err
+    assert not (tmp_path / "m" / "predictions.jsonl").exists()
+    assert _evaluate(capsys, "lookup", tmp_path / "l", *extra, dataset=tmp_path / "rows", config="default",
+                     limit="6")[0] == 0
