@@ -73,6 +73,7 @@ def row_to_messages(
         messages.append(assistant_message(row, reasoning_lines))
     return messages
 
+
 def _local_data_files(builder) -> list[str]:
     files = [str(f) for split_files in (builder.config.data_files or {}).values() for f in split_files]
     return [f for f in files if os.path.isfile(f)]

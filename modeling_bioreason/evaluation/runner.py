@@ -66,8 +66,8 @@ class PredictionLog:
 
     Only a partly written *last* line (no newline) is cut off; a corrupted line elsewhere (garbage, invalid UTF-8, a
     row without an integer `index`, a missing or non-text `generation`, a non-numeric `score`) is reported with its
-    line number and skipped, never deleting the good rows around it (the
-    row it held is recomputed). A later line for the same index supersedes an earlier one.
+    line number and skipped, never deleting the good rows around it (the row it held is recomputed). A later line for
+    the same index supersedes an earlier one.
     """
 
     def __init__(self, path: Path):
