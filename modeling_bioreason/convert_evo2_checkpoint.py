@@ -116,7 +116,10 @@ def read_upstream_state_dict(files: list[Path], workdir: str | os.PathLike | Non
     if files[0].suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        state = load_file(files[0])
+        try:
+            state = load_file(files[0])
+        except Exception as error:  # safetensors' own error type is not a ValueError
+            raise ValueError(f"{files[0]} is not a readable .safetensors file ({error}).") from error
     else:
         joined = None
         if len(files) > 1:  # shards are byte slices of one torch.save file

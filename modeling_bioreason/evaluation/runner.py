@@ -9,7 +9,7 @@ to `predictions.jsonl` at once with its dataset `index`, a `fingerprint` of its 
 so, and listed in the report). At the end the runner writes `report.json` (metrics under both scoring rules,
 AUROC/AUPRC for variant effect, the lookup baseline, settings), `report.md` and `per_class.png`.
 
-`--model` may also be an NT-v2 masked-LM folder: the zero-shot DNA baseline (`zero_shot.py`).
+`--model` may also be an NT-v2 masked-LM folder or an Evo 2 folder: a zero-shot DNA baseline (`zero_shot.py`).
 """
 
 from __future__ import annotations
@@ -241,11 +241,12 @@ class DNAOnlyPredictor:
 def load_model(model_path: str, device: str = "auto", task: Task | None = None, trust_remote_code: bool = False,
                dtype: str = "auto"):
     """A predictor for a saved folder: BioReason, an LLM-only baseline (plain causal LM), a DNA-only baseline, or an
-    NT-v2 masked LM (the zero-shot DNA baseline). BioReason folders load through this package's registered classes;
-    code shipped in any other folder (`auto_map`) runs only with `trust_remote_code=True`."""
+    NT-v2 masked LM or Evo 2 (zero-shot DNA baselines, loaded with this package's classes). BioReason folders load
+    through this package's registered classes; code shipped in any other folder (`auto_map`) runs only with
+    `trust_remote_code=True`."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor, AutoTokenizer
 
-    from .zero_shot import ZeroShotDNAScorer, is_nt_masked_lm
+    from .zero_shot import load_zero_shot_scorer
 
     config_file = Path(model_path) / "config.json"
     if config_file.exists() and json.loads(config_file.read_text()).get("model_type") == "bioreason_dna_only":
@@ -254,8 +255,9 @@ def load_model(model_path: str, device: str = "auto", task: Task | None = None, 
 
         return DNAOnlyPredictor(DNAOnlyClassifier.from_pretrained(model_path).eval(),
                                 NucleotideTransformerTokenizer.from_pretrained(model_path), task)
-    if is_nt_masked_lm(model_path):
-        return ZeroShotDNAScorer.from_pretrained(model_path)
+    scorer = load_zero_shot_scorer(model_path, **_device_kwargs(device, dtype))
+    if scorer is not None:
+        return scorer
     remote = trust_remote_code  # importing this package registered the BioReason classes: its folders need no remote code
     try:
         model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=remote,
@@ -298,7 +300,13 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     import torch
     from tqdm.auto import tqdm
 
+    from .zero_shot import is_evo2_causal_lm, is_nt_masked_lm, load_zero_shot_scorer, zero_shot_rule
+
     output_dir = Path(config.output_dir)
+    if config.zero_shot_baseline:
+        if not (is_nt_masked_lm(config.zero_shot_baseline) or is_evo2_causal_lm(config.zero_shot_baseline)):
+            raise ValueError(f"--zero-shot-baseline {config.zero_shot_baseline!r} is neither an NT-v2 masked-LM folder "
+                             "nor an Evo 2 folder (bioreason convert-evo2).")
     task = task_of_dataset(config.dataset, config.config, config.task)
     dataset = load_split(config.dataset, config.config, config.split)
     if len(dataset) == 0:
@@ -342,11 +350,12 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
             (output_dir / "run_config.json").read_text()).get("kind", "model")
     if pending and config.model != LOOKUP_MODEL and kind == "zero_shot_dna":
         if not task.has_score:
-            raise ValueError(f"{config.model!r} is an NT-v2 masked LM (the zero-shot DNA baseline): it scores "
+            raise ValueError(f"{config.model!r} is a DNA language model (a zero-shot DNA baseline): it scores "
                              f"variant-effect datasets only, not {task.name!r}.")
         for start in range(0, len(pending), 256):  # saved in chunks: a killed run resumes
             chunk = pending[start:start + 256]
-            scores, reasons = predictor.predict_scores([rows[i] for i in chunk], config.batch_size)
+            scores, reasons = predictor.predict_scores([rows[i] for i in chunk], config.batch_size,
+                                                       config.trim_per_side)
             log.append([{"index": i, "fingerprint": row_fingerprint(rows[i]), "answer": rows[i]["answer"],
                          "generation": "", "score": s, "skipped": r} for i, s, r in zip(chunk, scores, reasons)])
     elif pending and config.model != LOOKUP_MODEL:
@@ -384,11 +393,9 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
 
     zero_shot = None
     if config.zero_shot_baseline and task.has_score:  # each window encoded once; cheap beside generation
-        from .zero_shot import ZeroShotDNAScorer
-
-        scorer = ZeroShotDNAScorer.from_pretrained(config.zero_shot_baseline)
-        zs_scores, zs_reasons = scorer.predict_scores(rows, config.batch_size)
-        zero_shot = {"model": config.zero_shot_baseline,
+        scorer = load_zero_shot_scorer(config.zero_shot_baseline, **_device_kwargs(config.device, config.dtype))
+        zs_scores, zs_reasons = scorer.predict_scores(rows, config.batch_size, config.trim_per_side)
+        zero_shot = {"model": config.zero_shot_baseline, "rule": zero_shot_rule(config.zero_shot_baseline),
                      "ranking": task.metrics(predictions, references, zs_scores)["ranking"],
                      "skipped": dict(Counter(r for r in zs_reasons if r is not None))}
     rules = ("strict", "paper_lenient") if kind != "zero_shot_dna" else ()
@@ -412,6 +419,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         "zero_shot_baseline": zero_shot,
         "details": {rule: metrics[rule] for rule in rules},
         "skipped": skipped,
+        "scoring_rule": zero_shot_rule(config.model) if kind == "zero_shot_dna" else None,
         "how_to_read": HOW_TO_READ[task.name],
         "rows_generated_this_run": len(pending) if config.model != LOOKUP_MODEL else 0,
         "rows_recomputed_because_input_changed": recomputed,
