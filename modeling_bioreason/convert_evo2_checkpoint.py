@@ -240,6 +240,7 @@ def write_card(folder: Path, base_model: str | None, source: str, upstream_name:
     from huggingface_hub import ModelCardData
 
     data = ModelCardData(license="apache-2.0", library_name="transformers", base_model=base_model,
+                         pipeline_tag="text-generation",
                          tags=["evo2", "stripedhyena", "dna", "genomics", "biology", "custom_code"])
     note = "" if base_model else " (the weights' origin was not given: check the licence of the checkpoint you used)"
     text = CARD.format(metadata=data.to_yaml(), title=f"Evo 2 ({base_model})" if base_model else "Evo 2",
