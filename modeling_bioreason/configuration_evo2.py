@@ -148,6 +148,10 @@ class Evo2Config(PreTrainedConfig):
     bos_token_id: int | None = None
 
     def __post_init__(self, **kwargs):
+        upstream_keys = sorted(set(kwargs) & (set(UPSTREAM_RENAMES) | set(UPSTREAM_LAYER_LISTS.values())))
+        if upstream_keys:  # never silently build a default-shaped model from an upstream config
+            raise ValueError(f"{upstream_keys} are upstream (vortex) config keys: build the config with "
+                             "Evo2Config.from_upstream(upstream_dict), or convert with `bioreason convert-evo2`.")
         super().__post_init__(**kwargs)
         if self.block_types is None:
             self.block_types = list(EVO2_1B_BLOCK_TYPES)

@@ -242,7 +242,7 @@ print(json.dumps({"config": type(config).__name__, "model": type(model).__module
 '''
 
 
-def test_converted_folder_loads_as_pure_remote_code_by_repo_id_from_a_hub_cache(folder, model, tmp_path):
+def test_converted_folder_loads_as_pure_remote_code_by_repo_id_from_a_hub_cache(folder, model, tmp_path, monkeypatch):
     files = {p.name for p in folder.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer_config.json", "README.md", "configuration_evo2.py",
             "modeling_evo2.py", "tokenization_evo2.py"} <= files
@@ -258,6 +258,12 @@ def test_converted_folder_loads_as_pure_remote_code_by_repo_id_from_a_hub_cache(
 
     repo = "bioreason-test/evo2-tiny"
     make_hub_cache(folder, tmp_path / "cache", repo)
+    import huggingface_hub.constants
+    from transformers import AutoModel, AutoTokenizer
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    assert type(AutoModel.from_pretrained(repo)) is Evo2Model  # this package importable: no remote code needed
+    assert type(AutoTokenizer.from_pretrained(repo)) is Evo2Tokenizer
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
            "HF_HOME": str(tmp_path / "home"), "HF_HUB_CACHE": str(tmp_path / "cache")}
     result = subprocess.run([sys.executable, "-c", USER_SCRIPT, repo, str(folder), str(tmp_path / "out.safetensors")],
@@ -332,6 +338,8 @@ def test_released_1b_config_needs_without_fp8_and_builds_the_1b_shapes(tmp_path,
     assert main(["convert-evo2", "--checkpoint", str(GOLDEN / "weights.safetensors"), "--config", yml, "--without-fp8",
                  "--output", str(tmp_path)]) == 2  # the config is accepted; the tiny weights do not fit it
     assert "wrong shapes ['blocks.0.filter.h: (10, 1, 7) != (128, 1, 7)'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="upstream .vortex. config keys: build the config with Evo2Config.from_up"):
+        Evo2Config(**yaml.safe_load(open(yml)))  # never a default-shaped model from upstream keys
     config = Evo2Config.from_upstream(yaml.safe_load(open(yml)), without_fp8=True)
     with torch.device("meta"):
         evo2_1b = Evo2ForCausalLM(config)

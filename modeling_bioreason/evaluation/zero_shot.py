@@ -77,11 +77,40 @@ def is_nt_masked_lm(folder) -> bool:
         Path(folder) / "vocab.txt").is_file()
 
 
+def right_padded(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask) of token-id lists, right-padded to the longest."""
+    length = max(len(ids) for ids in sequences)
+    input_ids = torch.full((len(sequences), length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(sequences), length), dtype=torch.long)
+    for row, ids in enumerate(sequences):
+        input_ids[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+        attention[row, :len(ids)] = 1
+    return input_ids, attention
+
+
+class _WindowPairScorer:
+    """A zero-shot scorer of (reference, variant) window pairs; subclasses define `score_pairs` and `rule`."""
+
+    kind = "zero_shot_dna"
+    rule = ""
+
+    def __init__(self, model, tokenizer):
+        self.model, self.tokenizer = model.eval(), tokenizer
+
+    def score_pairs(self, pairs, batch_size: int = 8) -> tuple[list, list]:
+        raise NotImplementedError
+
+    def predict_scores(self, rows: list[dict], batch_size: int = 8, trim_per_side: int = 0) -> tuple[list, list]:
+        """Per dataset row (windows trimmed by `trim_per_side` on each side): score (None where skipped), reason."""
+        return self.score_pairs([(trim_flanks(row["reference_sequence"], trim_per_side),
+                                  trim_flanks(row["variant_sequence"], trim_per_side)) for row in rows], batch_size)
+
+
 MAX_SUBSTITUTED_BASES = 6  # more differing bases than this, or spread wider than the span below: not a substitution
 MAX_SUBSTITUTION_SPAN = 12
 
 
-class ZeroShotDNAScorer:
+class ZeroShotDNAScorer(_WindowPairScorer):
     """
     Masked-marginal LLR of an NT-v2 masked LM (see the module docstring for the rule and the skips).
 
@@ -91,11 +120,10 @@ class ZeroShotDNAScorer:
     ([0.41...], [None])
     """
 
-    kind = "zero_shot_dna"
     rule = "NT-v2 masked-marginal LLR (indels are not scored)"
 
     def __init__(self, model, tokenizer):
-        self.model, self.tokenizer = model.eval(), tokenizer
+        super().__init__(model, tokenizer)
         limit = min(getattr(model.config, "max_position_embeddings", 2050) - 2, tokenizer.model_max_length or 10**9)
         self.max_tokens = max(8, limit)  # tokens per window, <cls> included
 
@@ -143,12 +171,8 @@ class ZeroShotDNAScorer:
         device = next(self.model.parameters()).device
         for start in range(0, len(ready), batch_size):
             batch = ready[start:start + batch_size]
-            length = max(len(ids) for _, ids, _, _ in batch)
-            input_ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
-            attention = torch.zeros((len(batch), length), dtype=torch.long)
-            for row, (_, ids, positions, _) in enumerate(batch):
-                input_ids[row, :len(ids)] = torch.tensor(ids)
-                attention[row, :len(ids)] = 1
+            input_ids, attention = right_padded([ids for _, ids, _, _ in batch], pad_id)
+            for row, (_, _, positions, _) in enumerate(batch):
                 input_ids[row, positions] = mask_id
             with torch.inference_mode():
                 logits = self.model(input_ids.to(device), attention_mask=attention.to(device)).logits.float()
@@ -160,12 +184,8 @@ class ZeroShotDNAScorer:
                                        - picked.gather(1, torch.tensor(variant_ids)[:, None])).sum())
         return scores, reasons
 
-    def predict_scores(self, rows: list[dict], batch_size: int = 8, trim_per_side: int = 0) -> tuple[list, list]:
-        return self.score_pairs([(trim_flanks(row["reference_sequence"], trim_per_side),
-                                  trim_flanks(row["variant_sequence"], trim_per_side)) for row in rows], batch_size)
 
-
-class Evo2LikelihoodScorer:
+class Evo2LikelihoodScorer(_WindowPairScorer):
     """
     Zero-shot variant score of an Evo 2 causal LM: log P(reference window) - log P(variant window) (see the module
     docstring). Each distinct window is run once; windows of similar length are batched (right padding).
@@ -176,11 +196,7 @@ class Evo2LikelihoodScorer:
     ([1.93...], [None])
     """
 
-    kind = "zero_shot_dna"
     rule = "Evo 2 log P(reference window) - log P(variant window)"
-
-    def __init__(self, model, tokenizer):
-        self.model, self.tokenizer = model.eval(), tokenizer
 
     @classmethod
     def from_pretrained(cls, folder, **load_kwargs) -> Evo2LikelihoodScorer:
@@ -193,20 +209,17 @@ class Evo2LikelihoodScorer:
 
     def window_log_likelihoods(self, windows: list[str], batch_size: int = 16) -> list[float]:
         """log P(window) = sum over positions t >= 1 of log p(token_t | tokens < t), per window."""
+        if not windows:
+            return []
         ids = self.tokenizer(windows, add_special_tokens=False)["input_ids"]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         totals = [0.0] * len(ids)
         device = self.model.device
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
-            length = max(len(ids[i]) for i in batch)
-            if length < 2:
+            if max(len(ids[i]) for i in batch) < 2:
                 continue  # nothing is predicted in a one-token window
-            input_ids = torch.full((len(batch), length), self.tokenizer.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), length), dtype=torch.long)
-            for row, i in enumerate(batch):
-                input_ids[row, :len(ids[i])] = torch.tensor(ids[i])
-                mask[row, :len(ids[i])] = 1
+            input_ids, mask = right_padded([ids[i] for i in batch], self.tokenizer.pad_token_id)
             with torch.inference_mode():
                 logits = self.model(input_ids.to(device), attention_mask=mask.to(device)).logits
             for row, i in enumerate(batch):
@@ -232,7 +245,3 @@ class Evo2LikelihoodScorer:
             if reasons[i] is None:
                 scores[i] = log_p[reference] - log_p[variant]
         return scores, reasons
-
-    def predict_scores(self, rows: list[dict], batch_size: int = 8, trim_per_side: int = 0) -> tuple[list, list]:
-        return self.score_pairs([(trim_flanks(row["reference_sequence"], trim_per_side),
-                                  trim_flanks(row["variant_sequence"], trim_per_side)) for row in rows], batch_size)
