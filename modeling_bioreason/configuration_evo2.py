@@ -82,7 +82,8 @@ class Evo2Config(PreTrainedConfig):
         vocab_size: embedding rows (512; the tokenizer uses ids 0-255, one per UTF-8 byte).
         hidden_size, num_attention_heads, intermediate_size: widths (1B: 1920, 15 heads, GLU inner 5120).
         block_types: the kind of each block, one of `"hcs"` (short explicit filter), `"hcm"` (medium explicit
-            filter), `"hcl"` (long implicit modal filter) or `"attn"`; `num_hidden_layers` is its length.
+            filter), `"hcl"` (long implicit modal filter) or `"attn"`; `num_hidden_layers` is its length. Without
+            it, the 1B model's order cut to `num_hidden_layers` blocks (default 25).
         hcs_filter_length / hcs_filter_groups, hcm_filter_length / hcm_filter_groups: explicit filter taps and
             the number of distinct filters (each shared by `hidden_size / groups` channels).
         short_filter_length: taps of the depthwise FIR on the input projections (3).
@@ -153,8 +154,9 @@ class Evo2Config(PreTrainedConfig):
             raise ValueError(f"{upstream_keys} are upstream (vortex) config keys: build the config with "
                              "Evo2Config.from_upstream(upstream_dict), or convert with `bioreason convert-evo2`.")
         super().__post_init__(**kwargs)
-        if self.block_types is None:
-            self.block_types = list(EVO2_1B_BLOCK_TYPES)
+        if self.block_types is None:  # the 1B model's order, cut (or cycled) to num_hidden_layers blocks
+            count = self.num_hidden_layers or len(EVO2_1B_BLOCK_TYPES)
+            self.block_types = (EVO2_1B_BLOCK_TYPES * (count // len(EVO2_1B_BLOCK_TYPES) + 1))[:count]
         self.block_types = list(self.block_types)
         unknown = sorted({kind for kind in self.block_types if kind not in BLOCK_TYPES})
         if unknown:

@@ -113,12 +113,17 @@ class Evo2HyenaFilter(nn.Module):
         time (each channel's sum over modes is the upstream expression, so chunking does not change a value)."""
         t = torch.arange(length, device=self.log_poles.device)
         chunk = max(1, LONG_FILTER_CHUNK_BYTES // (4 * self.log_poles.shape[1] * length))
-        parts = []
+        differentiable = torch.is_grad_enabled() and (self.log_poles.requires_grad or self.residues.requires_grad)
+        h = torch.empty(self.hidden_size, length, dtype=torch.float32, device=t.device)
         for start in range(0, self.hidden_size, chunk):
             log_poles = self.log_poles[start:start + chunk].float()
             residues = self.residues[start:start + chunk].float()
-            parts.append((residues[..., None] * (log_poles * t).exp()).sum(1))
-        return torch.cat(parts)
+            if differentiable:
+                h[start:start + chunk] = (residues[..., None] * (log_poles * t).exp()).sum(1)
+            else:  # the same values, computed in place: one (chunk x state x L) buffer at a time
+                modes = (log_poles * t).exp_().mul_(residues[..., None])
+                torch.sum(modes, dim=1, out=h[start:start + chunk])
+        return h
 
     def _split(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self.column_split:  # per head: (x2, x1, v) blocks of head_dim channels
