@@ -4,9 +4,11 @@ pairs (1, 2, 4, 8 kb), zero-shot rows/s, and the long filter's peak memory at th
     python benchmarks/bench_evo2.py                  # everything, 1 thread (about 3 minutes on an idle core)
     python benchmarks/bench_evo2.py --part forward   # or: zero_shot, long_filter
 
-Each (model, length) runs in a fresh process, so its peak memory is its own: "peak" is the process's peak resident
-memory during the forward minus its resident memory just before (weights and imports excluded). Random weights,
-fp32, batch 1, no gradients; times are the median of 3 forwards after a warm-up.
+Each (model, length) runs in a fresh process: "peak" is the process's peak resident memory during the forward (the
+high-water mark is reset just before it) minus its resident memory just before (weights and imports excluded).
+Random weights, fp32, batch 1, no gradients; times are the median of 3 forwards after a warm-up, as wall seconds and
+as the process's CPU seconds (1 thread: CPU seconds are the compute time, which contention on a shared machine
+inflates less than wall time).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ EVO2_1B = dict(hidden_size=1920, num_attention_heads=15, intermediate_size=5120,
                hcm_filter_groups=128, state_size=16)
 
 CHILD = r'''
-import json, resource, sys, time
+import json, re, sys, time
 import torch
 torch.set_num_threads(1)
 sys.path.insert(0, sys.argv[1])
@@ -43,7 +45,11 @@ def rss_mb():
         return int(f.read().split()[1]) * 4096 / 2**20
 
 def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1)) / 1024
+
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
 torch.manual_seed(0)
 if task["kind"] == "evo2":
@@ -75,18 +81,20 @@ elif task["kind"] == "long_filter":  # the long filter of one hcl block at the 1
         run = lambda: block(x)
 with torch.no_grad():
     before = rss_mb()
+    reset_peak()
     start = time.perf_counter()
     run()
     first = time.perf_counter() - start
     peak = peak_mb() - before
-    times = []
+    times, cpu = [], []
     for _ in range(task.get("repeats", 3)):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
 params = sum(p.numel() for p in (model if task["kind"] in ("evo2", "nt") else block).parameters())
-print(json.dumps({"seconds": sorted(times)[len(times) // 2] if times else first, "first": first,
-                  "peak_mb": peak, "params": params}))
+print(json.dumps({"seconds": sorted(times)[len(times) // 2], "cpu_seconds": sorted(cpu)[len(cpu) // 2],
+                  "first": first, "peak_mb": peak, "params": params}))
 '''
 
 
@@ -105,18 +113,19 @@ def load() -> str:
 
 def bench_forward() -> None:
     print(f"forward, batch 1, fp32, 1 thread (load {load()}):")
-    print("| bp | Evo 2 small: s | Evo 2 peak MiB | NT-v2 small (bp/6 tokens): s | NT-v2 peak MiB |")
+    print("| bp | Evo 2 small: wall s (CPU s) | Evo 2 peak MiB | NT-v2 small, bp/6 tokens: wall s (CPU s) | "
+          "NT-v2 peak MiB |")
     print("|---|---|---|---|---|")
     rows = []
     for kb in LENGTHS_KB:
         evo2 = measure({"kind": "evo2", "config": SMALL_EVO2, "bp": kb * 1024})
         nt = measure({"kind": "nt", "config": SMALL_NT, "bp": kb * 1024})
         rows.append((kb, evo2, nt))
-        print(f"| {kb * 1024} | {evo2['seconds']:.3f} | {evo2['peak_mb']:.0f} | {nt['seconds']:.3f} | "
-              f"{nt['peak_mb']:.0f} |", flush=True)
+        print(f"| {kb * 1024} | {evo2['seconds']:.3f} ({evo2['cpu_seconds']:.3f}) | {evo2['peak_mb']:.0f} | "
+              f"{nt['seconds']:.3f} ({nt['cpu_seconds']:.3f}) | {nt['peak_mb']:.0f} |", flush=True)
     print(f"parameters: Evo 2 {rows[0][1]['params'] / 1e6:.2f} M, NT-v2 {rows[0][2]['params'] / 1e6:.2f} M; "
-          f"time ratio per doubling (Evo 2): "
-          + ", ".join(f"{b[1]['seconds'] / a[1]['seconds']:.2f}" for a, b in zip(rows, rows[1:])))
+          f"CPU-time ratio per doubling of the length (Evo 2): "
+          + ", ".join(f"{b[1]['cpu_seconds'] / a[1]['cpu_seconds']:.2f}" for a, b in zip(rows, rows[1:])))
 
 
 def bench_zero_shot(rows: int) -> None:
@@ -132,11 +141,12 @@ def bench_zero_shot(rows: int) -> None:
     data = data.select(range(rows)).to_list()
     scorer = Evo2LikelihoodScorer(Evo2ForCausalLM(Evo2Config(**SMALL_EVO2)).eval(), Evo2Tokenizer())
     for batch_size in (1, 8):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         scorer.predict_scores(data, batch_size=batch_size)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
         print(f"zero-shot Evo 2 small, {rows} ClinVar test rows (2 x 1,024-bp windows each), batch {batch_size}, "
-              f"1 thread (load {load()}): {elapsed:.1f} s = {rows / elapsed:.2f} rows/s", flush=True)
+              f"1 thread (load {load()}): {elapsed:.1f} s wall = {rows / elapsed:.2f} rows/s "
+              f"({rows / cpu:.2f} rows per CPU second)", flush=True)
 
 
 def bench_long_filter(length: int) -> None:
@@ -146,7 +156,8 @@ def bench_long_filter(length: int) -> None:
                        ("chunked", "this model's long_filter (32 MiB chunks of channels)"),
                        ("block", "this model's whole hcl block forward (projections, FFT conv, MLP)")):
         result = measure({"kind": "long_filter", "config": EVO2_1B, "bp": length, "form": form, "repeats": 1})
-        print(f"  {what}: peak {result['peak_mb']:.0f} MiB, {result['seconds']:.2f} s", flush=True)
+        print(f"  {what}: peak {result['peak_mb']:.0f} MiB, {result['seconds']:.2f} s wall "
+              f"({result['cpu_seconds']:.2f} s CPU)", flush=True)
     h, s = EVO2_1B["hidden_size"], EVO2_1B["state_size"]
     print(f"  for reference: one (hidden x state x L) fp32 tensor = {h * s * length * 4 / 2**20:.0f} MiB, "
           f"the filter itself (hidden x L) = {h * length * 4 / 2**20:.0f} MiB")

@@ -133,7 +133,12 @@ def read_upstream_state_dict(files: list[Path], workdir: str | os.PathLike | Non
         try:
             # FP8 checkpoints keep Transformer Engine metadata as io.BytesIO values (`*._extra_state`)
             with torch.serialization.safe_globals([io.BytesIO]):
-                state = torch.load(joined or files[0], map_location="cpu", weights_only=True, mmap=True)
+                try:
+                    state = torch.load(joined or files[0], map_location="cpu", weights_only=True, mmap=True)
+                except RuntimeError as error:  # a legacy (non-zip) torch.save file cannot be memory-mapped
+                    if "mmap" not in str(error):
+                        raise
+                    state = torch.load(joined or files[0], map_location="cpu", weights_only=True)
         except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
             raise ValueError(f"{files[0]} is not a checkpoint torch.load can read with weights_only=True "
                              f"({' '.join(str(error).split())[:300]}).") from error

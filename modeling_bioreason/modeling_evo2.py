@@ -178,7 +178,8 @@ class Evo2RotaryEmbedding(nn.Module):
         self.register_buffer("inv_freq", self.compute_inv_freq(), persistent=True)
 
     def compute_inv_freq(self, device=None) -> torch.Tensor:
-        return 1.0 / (self.base ** (torch.arange(0, self.head_dim, 2, device=device, dtype=torch.float32) / self.head_dim))
+        exponents = torch.arange(0, self.head_dim, 2, device=device, dtype=torch.float32) / self.head_dim
+        return 1.0 / (self.base**exponents)
 
     def forward(self, length: int, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
         # As upstream: fp32 positions and frequencies (recomputed if the buffer was cast), tables cast to the

@@ -200,7 +200,7 @@ class Evo2LikelihoodScorer(_WindowPairScorer):
 
     @classmethod
     def from_pretrained(cls, folder, **load_kwargs) -> Evo2LikelihoodScorer:
-        """`load_kwargs` go to `from_pretrained` (default fp32 on CPU; e.g. `dtype=torch.bfloat16, device_map="cuda"`)."""
+        """`load_kwargs` go to `from_pretrained` (default fp32; e.g. `dtype=torch.bfloat16, device_map="cuda"`)."""
         from ..modeling_evo2 import Evo2ForCausalLM
         from ..tokenization_evo2 import Evo2Tokenizer
 
