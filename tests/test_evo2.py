@@ -369,7 +369,7 @@ def _window_log_p(model, window: str) -> float:
     return float(log_probs.gather(1, ids[0, 1:, None]).sum())
 
 
-def test_zero_shot_evaluate_reports_auroc_on_clinvar_and_brca1(folder, model, tmp_path, capsys):
+def test_zero_shot_evaluate_reports_auroc_on_clinvar_and_brca1(folder, model, tmp_path):
     clinvar = tmp_path / "clinvar"
     assert main(["evaluate", "--model", str(folder), "--dataset", str(DATASETS / "variant_effect_clinvar"),
                  "--split", "test", "--limit", "12", "--trim-per-side", "448", "--batch-size", "4",
