@@ -332,6 +332,7 @@ def test_refused_options_and_wrong_keys_are_one_line_errors(change, message, tmp
 
 def test_released_1b_config_needs_without_fp8_and_builds_the_1b_shapes(tmp_path, capsys):
     yml = str(GOLDEN / "evo2-1b-8k.yml")  # the upstream file, as shipped in the evo2 package
+    upstream = yaml.safe_load(Path(yml).read_text())
     assert main(["convert-evo2", "--checkpoint", str(GOLDEN / "weights.safetensors"), "--config", yml,
                  "--output", str(tmp_path)]) == 2
     assert "use_fp8_input_projections=True is not supported" in capsys.readouterr().err
@@ -339,8 +340,8 @@ def test_released_1b_config_needs_without_fp8_and_builds_the_1b_shapes(tmp_path,
                  "--output", str(tmp_path)]) == 2  # the config is accepted; the tiny weights do not fit it
     assert "wrong shapes ['blocks.0.filter.h: (10, 1, 7) != (128, 1, 7)'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="upstream .vortex. config keys: build the config with Evo2Config.from_up"):
-        Evo2Config(**yaml.safe_load(open(yml)))  # never a default-shaped model from upstream keys
-    config = Evo2Config.from_upstream(yaml.safe_load(open(yml)), without_fp8=True)
+        Evo2Config(**upstream)  # never a default-shaped model from upstream keys
+    config = Evo2Config.from_upstream(upstream, without_fp8=True)
     with torch.device("meta"):
         evo2_1b = Evo2ForCausalLM(config)
     assert abs(evo2_1b.num_parameters() - 1.108e9) < 0.005e9
