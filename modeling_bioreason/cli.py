@@ -172,11 +172,33 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors (a missing option, a value of the wrong type) on one line, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (--help shows the usage)\n")
+
+
+def positive(cast):
+    """An argparse type: `cast(text)`, which must be > 0."""
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if cast is int else 'a number'}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be > 0")
+        return value
+
+    parse.__name__ = f"positive {cast.__name__}"
+    return parse
+
+
 def make_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="bioreason", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="bioreason", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"bioreason {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -189,8 +211,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     example = commands.add_parser("example", help="build, save, reload (fresh process) and query a tiny BioReason")
     example.add_argument("--output-dir", default="runs/example")
-    example.add_argument("--row", type=int, default=0, help="KEGG example row (0-5)")
-    example.add_argument("--max-new-tokens", type=int, default=24)
+    example.add_argument("--row", type=int, default=0, choices=range(6), metavar="{0-5}", help="KEGG example row")
+    example.add_argument("--max-new-tokens", type=positive(int), default=24)
     example.add_argument("--seed", type=int, default=0)
     example.set_defaults(func=_example)
 
@@ -199,7 +221,7 @@ def make_parser() -> argparse.ArgumentParser:
     ask.add_argument("--reference", required=True, help="reference DNA window")
     ask.add_argument("--variant", required=True, help="variant DNA window")
     ask.add_argument("--question", required=True)
-    ask.add_argument("--max-new-tokens", type=int, default=800)
+    ask.add_argument("--max-new-tokens", type=positive(int), default=800)
     ask.add_argument("--trust-remote-code", action="store_true",
                      help="run code shipped with a non-BioReason model folder (BioReason folders never need it)")
     ask.set_defaults(func=_ask)
@@ -237,7 +259,7 @@ def make_parser() -> argparse.ArgumentParser:
                               "(mp_rank_00_model_states.pt, a Lightning .ckpt, a GRPO pytorch_model.bin)")
     convert.add_argument("--dna-model", required=True, help="the NT-v2 folder or Hub id the run used")
     convert.add_argument("--text-model", help="the LM folder or Hub id (config + tokenizer), for state-dict files")
-    convert.add_argument("--lora-alpha", type=float, help="LoRA alpha of the run (default 2 x rank, BioReason's)")
+    convert.add_argument("--lora-alpha", type=positive(float), help="LoRA alpha of the run (default 2 x rank, BioReason's)")
     convert.add_argument("--output", required=True)
     convert.set_defaults(func=_convert)
 
