@@ -144,3 +144,22 @@ def test_device_cuda_without_a_gpu_is_one_line(capsys, tmp_path):
     assert main([*LOOKUP, "--device", "cuda", "--output-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "--device cuda: this machine has 0 visible CUDA GPU(s)" in err and "Traceback" not in err
+
+
+def test_an_empty_training_split_is_one_line(tmp_path, capsys):
+    import pandas as pd
+
+    columns = ["question", "answer", "reasoning", "reference_sequence", "variant_sequence"]
+    for suffix in ("parquet", "jsonl"):  # raw ArrowInvalid / StopIteration from `datasets`
+        folder = tmp_path / f"empty_{suffix}"
+        folder.mkdir()
+        frame = pd.DataFrame({name: pd.Series([], dtype="string") for name in columns})
+        if suffix == "parquet":
+            frame.to_parquet(folder / "train.parquet")
+        else:
+            (folder / "train.jsonl").write_text("")
+        assert main([*SFT, f"data.dataset={folder}", f"training.output_dir={tmp_path / 'run'}"]) == 2
+        err = capsys.readouterr().err  # `datasets` logs its own progress lines besides ours
+        [line] = [line for line in err.splitlines() if "bioreason train: error:" in line]
+        assert f"empty_{suffix}' (default): a data file has no rows: the split is empty" in line, err
+        assert "Traceback" not in err
