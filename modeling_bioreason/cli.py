@@ -16,6 +16,9 @@ import time
 
 # What a user can get wrong (a path, a name, a value): one line, exit status 2. Anything else is a bug: traceback.
 USER_ERRORS = (ValueError, OSError, KeyError)
+# How a full disk surfaces besides OSError(ENOSPC): torch's zip writer and safetensors' serializer.
+DISK_FULL = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122", "file write failed",
+             "unexpected pos")
 
 
 def _example(args: argparse.Namespace) -> int:
@@ -111,6 +114,7 @@ def _train(args: argparse.Namespace) -> int:
     if recipe.kind != args.kind:
         raise ValueError(f"{args.config} is a {recipe.kind!r} recipe; run it with `bioreason train {recipe.kind}`.")
     started = time.time()
+    args.output_dir = recipe.training["output_dir"]  # named if the disk fills up
     folder = run(recipe, resume=args.resume)
     print(f"{recipe.kind.upper()} done in {time.time() - started:.0f} s; Hub-format model: {folder}")
     print(f"Evaluate it: bioreason evaluate --model {folder} --dataset {recipe.data.dataset} --config "
@@ -279,16 +283,49 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def user_error(error: BaseException, args: argparse.Namespace) -> str | None:
+    """The one-line message for an error the user can act on (None for a bug): a bad value or path, a full disk
+    (however the writer reports it), a damaged safetensors file (named)."""
+    import errno
+
+    text = " ".join(str(error).split())
+    writer_error = isinstance(error, RuntimeError) or type(error).__name__ == "SafetensorError"
+    if (isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)) or (
+            writer_error and any(marker in text for marker in DISK_FULL)):
+        where = (getattr(error, "filename2", None) or getattr(error, "filename", None)  # a copy's target, else the file
+                 or getattr(args, "output_dir", None) or getattr(args, "output", ""))
+        return (f"could not write {where}: no space left on device ({text[:160]}); free some space or choose "
+                "another output folder")
+    if type(error).__name__ == "SafetensorError":
+        damaged = _safetensors_file_in(error)
+        return f"{damaged or 'a safetensors file'} is damaged ({text}); re-download or re-save it"
+    if isinstance(error, USER_ERRORS):
+        return text or type(error).__name__
+    return None
+
+
+def _safetensors_file_in(error: BaseException) -> str | None:
+    """The `.safetensors` file that the failing frames were reading (safetensors' errors do not name it)."""
+    traceback = error.__traceback__
+    found = None
+    while traceback is not None:
+        for value in traceback.tb_frame.f_locals.values():
+            if isinstance(value, (str, os.PathLike)) and str(value).endswith(".safetensors") and os.path.isfile(value):
+                found = str(value)
+        traceback = traceback.tb_next
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         if hasattr(args, "output_dir"):
             os.makedirs(args.output_dir, exist_ok=True)
         return args.func(args)
-    except USER_ERRORS as error:
-        if args.debug:
+    except Exception as error:
+        message = user_error(error, args)
+        if args.debug or message is None:
             raise
-        message = " ".join(str(error).split()) or type(error).__name__
         print(f"bioreason {args.command}: error: {message} (--debug shows the traceback)", file=sys.stderr)
         return 2
 

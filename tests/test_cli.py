@@ -163,3 +163,42 @@ def test_an_empty_training_split_is_one_line(tmp_path, capsys):
         [line] = [line for line in err.splitlines() if "bioreason train: error:" in line]
         assert f"empty_{suffix}' (default): a data file has no rows: the split is empty" in line, err
         assert "Traceback" not in err
+
+
+def test_damaged_safetensors_and_a_full_disk_are_one_line(tmp_path, capsys, monkeypatch):
+    """SafetensorError names no file and a full disk surfaces as OSError, torch's RuntimeError or SafetensorError:
+    each is one line naming the file (issue 21, item 13)."""
+    import os
+    import struct
+
+    from entry_points import saved_folder
+
+    folder = saved_folder(tmp_path)
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(struct.pack("<Q", 2**40) + data[8:])  # a header length past the end of the file
+    ask = ["ask", "--model", str(folder), "--reference", "ACGTAC", "--variant", "ACGTTC", "--question", "q"]
+    assert main(ask) == 2
+    err = capsys.readouterr().err
+    assert f"error: {weights} is damaged (Error while deserializing header: header too large); re-download" in err
+    assert "Traceback" not in err
+
+    out = tmp_path / "evaluate"
+    out.mkdir()
+    os.symlink("/dev/full", out / "report.json")  # writes to /dev/full fail with ENOSPC
+    assert main([*LOOKUP, "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: could not write {out}: no space left on device ([Errno 28]" in err and "Traceback" not in err
+
+    import torch
+
+    def full_disk(obj, f, *args, **kwargs):  # what torch's zip writer raises when the disk fills up mid-file
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    run = tmp_path / "run"
+    assert main([*SFT, "training.max_steps=1", "training.save_steps=1", "data.limit=2",
+                 "training.per_device_train_batch_size=2", f"training.output_dir={run}"]) == 2
+    err = capsys.readouterr().err
+    [line] = [line for line in err.splitlines() if "error:" in line]
+    assert f"could not write {run}: no space left on device ([enforce fail" in line and "Traceback" not in err
