@@ -17,6 +17,7 @@ import time
 # What a user can get wrong (a path, a name, a value): one line, exit status 2. Anything else is a bug: traceback.
 USER_ERRORS = (ValueError, OSError, KeyError)
 # How a full disk surfaces besides OSError(ENOSPC): torch's zip writer and safetensors' serializer.
+TEMPLATE_MEMORY_BYTES = 2 * 2**30  # what rendering one prompt may add to the process (a template bomb's cap)
 DISK_FULL = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122", "file write failed",
              "unexpected pos")
 
@@ -58,19 +59,71 @@ def _example(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_template_renders(processor, messages: list[dict], seconds: float, where: str) -> None:
+    """
+    Render the chat template once in a forked worker that is killed after `seconds` (with its address space capped
+    where the OS allows), so a looping or exploding `chat_template.jinja` in a model folder is an error, never a
+    hang. Other errors are left to the real rendering, which raises them as usual.
+    """
+    import multiprocessing
+
+    def render(connection):
+        try:
+            import resource
+
+            with open("/proc/self/statm") as handle:  # pages of address space already mapped (Linux)
+                mapped = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            resource.setrlimit(resource.RLIMIT_AS, (mapped + TEMPLATE_MEMORY_BYTES, resource.RLIM_INFINITY))
+        except (ImportError, OSError, ValueError):
+            pass
+        try:
+            processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            connection.send(None)
+        except BaseException as error:  # MemoryError included: reported, not raised in a child
+            connection.send(f"{type(error).__name__}: {error}"[:300])
+
+    if "fork" not in multiprocessing.get_all_start_methods():  # no fork (Windows): render under a watchdog thread
+        import threading
+
+        worker = threading.Thread(target=processor.apply_chat_template, args=(messages,), daemon=True,
+                                  kwargs={"add_generation_prompt": True, "tokenize": False})
+        worker.start()
+        worker.join(seconds)
+        if worker.is_alive():
+            raise ValueError(f"{where}: the chat template did not finish rendering within {seconds:g} s.")
+        return
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    worker = context.Process(target=render, args=(send,), daemon=True)
+    worker.start()
+    send.close()
+    finished = receive.poll(seconds)
+    outcome = receive.recv() if finished else None
+    if worker.is_alive():
+        worker.kill()
+    worker.join()
+    if not finished:
+        raise ValueError(f"{where}: its chat template did not finish rendering within {seconds:g} s (a looping "
+                         f"template?); fix chat_template.jinja, or set BIOREASON_TEMPLATE_SECONDS to allow more.")
+    if outcome and outcome.startswith("MemoryError"):
+        raise ValueError(f"{where}: its chat template needs more than {TEMPLATE_MEMORY_BYTES / 2**30:g} GiB to render "
+                         "one prompt; fix chat_template.jinja.")
+
+
 def _ask(args: argparse.Namespace) -> int:
     import torch
     from transformers import AutoModelForCausalLM, AutoProcessor
 
     # A BioReason folder loads through this package's registered classes; other code runs only if asked.
     remote = args.trust_remote_code
-    model = AutoModelForCausalLM.from_pretrained(args.model, trust_remote_code=remote, dtype=torch.float32).eval()
     processor = AutoProcessor.from_pretrained(args.model, trust_remote_code=remote)
     messages = [{"role": "user", "content": [
         {"type": "dna", "sequence": args.reference},
         {"type": "dna", "sequence": args.variant},
         {"type": "text", "text": args.question},
     ]}]
+    check_template_renders(processor, messages, float(os.environ.get("BIOREASON_TEMPLATE_SECONDS", 10)), args.model)
+    model = AutoModelForCausalLM.from_pretrained(args.model, trust_remote_code=remote, dtype=torch.float32).eval()
     inputs = processor.apply_chat_template(
         messages, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
     )

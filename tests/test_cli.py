@@ -202,3 +202,26 @@ def test_damaged_safetensors_and_a_full_disk_are_one_line(tmp_path, capsys, monk
     err = capsys.readouterr().err
     [line] = [line for line in err.splitlines() if "error:" in line]
     assert f"could not write {run}: no space left on device ([enforce fail" in line and "Traceback" not in err
+
+
+@pytest.mark.parametrize("template, message", [
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+     "its chat template did not finish rendering within 1 s (a looping template?)"),
+    ("{{ 'x' * 10000000000 }}", "its chat template needs more than 2 GiB to render one prompt"),
+])
+def test_a_looping_or_exploding_chat_template_does_not_hang_ask(template, message, tmp_path, capsys, monkeypatch):
+    """A model folder's chat_template.jinja runs in a worker that is killed after BIOREASON_TEMPLATE_SECONDS and
+    capped in memory (issue 21, item 12)."""
+    import time
+
+    from entry_points import saved_folder
+
+    folder = saved_folder(tmp_path)
+    (folder / "chat_template.jinja").write_text(template)
+    monkeypatch.setenv("BIOREASON_TEMPLATE_SECONDS", "1")
+    started = time.monotonic()
+    assert main(["ask", "--model", str(folder), "--reference", "ACGTAC", "--variant", "ACGTTC", "--question", "q",
+                 "--max-new-tokens", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"bioreason ask: error: {folder}: {message}" in err and "Traceback" not in err, err
+    assert time.monotonic() - started < 30
