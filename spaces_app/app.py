@@ -472,6 +472,9 @@ class BioReasonDemo:
         Returns:
             {"reasoning": the model's step-by-step reasoning, "answer": its final answer, or null when it gave none}.
         """
+        for name, value in (("reference", reference), ("variant", variant), ("question", question)):
+            if value is not None and not isinstance(value, str):  # API and MCP callers send raw JSON values
+                raise gr.Error(f"`{name}` must be a string; got {type(value).__name__} {str(value)[:40]!r}.")
         text = ""
         for chat, _ in self.respond("Paste sequences", reference, variant, None, "", None, 0, question, CENTER_BP):
             text = chat[-1]["content"]

@@ -86,6 +86,10 @@ def test_explain_variant_endpoint_returns_reasoning_and_answer(client):
     result = client.predict("ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA", "Which disease?",
                             api_name="/explain_variant")
     assert set(result) == {"reasoning", "answer"}
+    for arguments, name in [((5, "ACGT", "Which?"), "reference"), (("ACGT", ["A"], "Which?"), "variant"),
+                            (("ACGT", "ACGT", {"text": "Which?"}), "question")]:  # raw JSON from API/MCP callers
+        with pytest.raises(Exception, match=f"`{name}` must be a string; got "):
+            client.predict(*arguments, api_name="/explain_variant")
 
 
 @pytest.mark.parametrize("text, shown", [
