@@ -116,6 +116,7 @@ def _ask(args: argparse.Namespace) -> int:
 
     # A BioReason folder loads through this package's registered classes; other code runs only if asked.
     remote = args.trust_remote_code
+    model = AutoModelForCausalLM.from_pretrained(args.model, trust_remote_code=remote, dtype=torch.float32).eval()
     processor = AutoProcessor.from_pretrained(args.model, trust_remote_code=remote)
     messages = [{"role": "user", "content": [
         {"type": "dna", "sequence": args.reference},
@@ -123,7 +124,6 @@ def _ask(args: argparse.Namespace) -> int:
         {"type": "text", "text": args.question},
     ]}]
     check_template_renders(processor, messages, float(os.environ.get("BIOREASON_TEMPLATE_SECONDS", 10)), args.model)
-    model = AutoModelForCausalLM.from_pretrained(args.model, trust_remote_code=remote, dtype=torch.float32).eval()
     inputs = processor.apply_chat_template(
         messages, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
     )
