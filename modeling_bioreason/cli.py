@@ -273,7 +273,10 @@ def make_parser() -> argparse.ArgumentParser:
     example.add_argument("--seed", type=int, default=0)
     example.set_defaults(func=_example)
 
-    ask = commands.add_parser("ask", help="ask a saved BioReason folder about one variant")
+    ask = commands.add_parser("ask", help="ask a saved BioReason folder about one variant",
+                              description="Ask a saved BioReason folder about one variant. The folder's chat template "
+                              "is rendered first in a worker that is stopped after BIOREASON_TEMPLATE_SECONDS "
+                              "(default 10) and capped in memory: a looping template is an error, not a hang.")
     ask.add_argument("--model", required=True, help="model folder or Hub id")
     ask.add_argument("--reference", required=True, help="reference DNA window")
     ask.add_argument("--variant", required=True, help="variant DNA window")

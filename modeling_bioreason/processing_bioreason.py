@@ -18,10 +18,16 @@ from transformers.processing_utils import ProcessorMixin
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from transformers.tokenization_utils_tokenizers import TokenizersBackend
 from transformers.utils import logging
-from transformers.utils.chat_template_utils import _message_objects_to_dicts, render_jinja_template
+from transformers.utils.chat_template_utils import render_jinja_template
 from transformers.utils.hub import hf_api
 
 from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+
+try:  # message objects (dataclasses, pydantic models such as the OpenAI SDK's) as the dicts templates see
+    from transformers.utils.chat_template_utils import _message_objects_to_dicts
+except ImportError:  # a transformers without it takes plain dicts only
+    def _message_objects_to_dicts(value):
+        return value
 
 logger = logging.get_logger(__name__)
 
