@@ -169,9 +169,9 @@ class FastaIndexes:
                 raise gr.Error(f"The reference FASTA {os.path.basename(path)} is gzip-compressed but {error}: compress "
                                "it with bgzip, or upload it uncompressed.") from None
             if size > limit:
-                raise gr.Error(f"The reference FASTA {os.path.basename(path)} decompresses to more than {size:,} bytes; "
-                               f"this Space indexes at most {MAX_FASTA_MB} MB of sequence. Upload the chromosome "
-                               "(or region) the variant is on.")
+                raise gr.Error(f"The reference FASTA {os.path.basename(path)} decompresses to more than {size:,} "
+                               f"bytes; this Space indexes at most {MAX_FASTA_MB} MB of sequence. Upload the "
+                               "chromosome (or region) the variant is on.")
         folder = tempfile.mkdtemp(prefix="bioreason-fasta-")
         link = os.path.join(folder, os.path.basename(path))
         os.symlink(os.path.abspath(path), link)

@@ -340,7 +340,8 @@ Q = {"type": "text", "text": "Which disease?"}
     ([{"role": "user", "content": "Which?"}, {"role": "assistant", "content": "x", "reasoning_content": ["a"]}],
      r"Message 1 \(assistant\): reasoning_content must be a str; got list"),
     (["Which disease?"], r"Message 0 is str 'Which disease\?'; each message is a dict"),
-    ("Which disease?", r"takes chat messages.*got a str\. Pre-rendered text goes to processor\(text=\.\.\., dna=\.\.\.\)"),
+    ("Which disease?", r"takes chat messages.*got a str\. Pre-rendered text goes to "
+                       r"processor\(text=\.\.\., dna=\.\.\.\)"),
 ])
 def test_bad_roles_and_content_shapes_are_errors_naming_the_message(conversation, message):
     processor = _small_processor()
@@ -357,7 +358,8 @@ def test_none_valued_block_keys_are_absent_as_datasets_stores_them():
     plain = [{"role": "user", "content": [{"type": "dna", "sequence": "ACGTAC"}, Q]}]
     assert processor.apply_chat_template(row) == processor.apply_chat_template(plain)
     assert "Which disease?" in processor.apply_chat_template(row)
-    assert torch.equal(processor.apply_chat_template(row, tokenize=True), processor.apply_chat_template(plain, tokenize=True))
+    assert torch.equal(processor.apply_chat_template(row, tokenize=True),
+                       processor.apply_chat_template(plain, tokenize=True))
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -448,8 +448,8 @@ def _check_baselines(config: EvaluationConfig, task: Task, split_names: list[str
 
     default = next(f.default for f in dataclasses.fields(EvaluationConfig) if f.name == "baseline_split")
     if config.baseline_split != default and config.baseline_split not in split_names:
-        raise ValueError(f"--baseline-split {config.baseline_split!r}: {config.dataset!r} ({config.config}) has no such "
-                         f"split; it has {sorted(split_names)}.")
+        raise ValueError(f"--baseline-split {config.baseline_split!r}: {config.dataset!r} ({config.config}) has no "
+                         f"such split; it has {sorted(split_names)}.")
     path = config.zero_shot_baseline
     if path is None:
         return

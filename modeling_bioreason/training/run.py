@@ -27,7 +27,8 @@ def validate_rows(dataset, where: str, need_reasoning: bool = False, need_answer
     question/answer/sequence/reasoning, an empty sequence. The message names the dataset row index.
     """
     if len(dataset) == 0:
-        raise ValueError(f"{where} has no rows: nothing to train or evaluate on (check data.dataset, config and split).")
+        raise ValueError(f"{where} has no rows: nothing to train or evaluate on (check data.dataset, config and "
+                         "split).")
     required = ("question", *SEQUENCE_COLUMNS) + (("answer",) if need_answer else ()) + (
         ("reasoning",) if need_reasoning else ())
     missing = [name for name in required if name not in dataset.column_names]
