@@ -136,9 +136,21 @@ def _check_run_config(output_dir: Path, config: EvaluationConfig, weights: str |
         path.write_text(json.dumps(identity, indent=2))
 
 
+def check_device(device: str) -> None:
+    """Refuse a `cuda[:N]` device this machine does not have (before any work, never a torch traceback)."""
+    import torch
+
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if int(device.partition(":")[2] or 0) >= count:
+            raise ValueError(f"--device {device}: this machine has {count} visible CUDA GPU(s) "
+                             f"(torch.cuda.is_available() is {torch.cuda.is_available()}); use --device cpu or auto.")
+
+
 def _device_kwargs(device: str, dtype: str = "auto") -> dict:
     import torch
 
+    check_device(device)
     use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
     chosen = getattr(torch, dtype) if dtype != "auto" else torch.bfloat16 if use_cuda else torch.float32
     if use_cuda:
@@ -340,6 +352,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     from tqdm.auto import tqdm
 
     output_dir = Path(config.output_dir)
+    check_device(config.device)
     require_dataset(config.dataset)
     if model is None and config.model != LOOKUP_MODEL:
         require_model(config.model)
@@ -354,7 +367,9 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     task.check_rows(rows, where, trim_per_side=config.trim_per_side, iupac_ok=True)  # IUPAC: see the model below
     import datasets
 
-    has_baseline = config.baseline_split in datasets.get_dataset_split_names(config.dataset, config.config)
+    split_names = datasets.get_dataset_split_names(config.dataset, config.config)
+    _check_baselines(config, task, split_names)
+    has_baseline = config.baseline_split in split_names
     train_rows = []
     if has_baseline:  # a test-only benchmark (BRCA1 SGE) has no split to look answers up in
         train = load_split(config.dataset, config.config, config.baseline_split)
@@ -472,6 +487,30 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     write_markdown(report, output_dir / "report.md")
     write_per_class_chart(report, output_dir / "per_class.png")
     return report
+
+
+def _check_baselines(config: EvaluationConfig, task: Task, split_names: list[str]) -> None:
+    """Refuse, before any generation, a baseline that was asked for but cannot be computed (never left out
+    silently): a `--baseline-split` the dataset lacks (the default `train` may be absent: test-only benchmarks), a
+    `--zero-shot-baseline` for a task without per-row scores or that is not an NT-v2 masked LM."""
+    from .zero_shot import is_nt_masked_lm
+
+    default = next(f.default for f in dataclasses.fields(EvaluationConfig) if f.name == "baseline_split")
+    if config.baseline_split != default and config.baseline_split not in split_names:
+        raise ValueError(f"--baseline-split {config.baseline_split!r}: {config.dataset!r} ({config.config}) has no "
+                         f"such split; it has {sorted(split_names)}.")
+    path = config.zero_shot_baseline
+    if path is None:
+        return
+    if not task.has_score:
+        raise ValueError(f"--zero-shot-baseline scores variant-effect rows (log-likelihood ratios); {task.name!r} has "
+                         "no per-row score. Drop the option for this dataset.")
+    hub_id = path.count("/") == 1 and not path.startswith((".", "/", "~"))
+    if not os.path.exists(path) and not hub_id:
+        raise ValueError(f"--zero-shot-baseline {path}: no such folder (an NT-v2 masked LM folder or Hub id).")
+    if os.path.exists(path) and not (os.path.isdir(path) and is_nt_masked_lm(path)):
+        raise ValueError(f"--zero-shot-baseline {path}: not an NT-v2 masked LM folder (its config.json names no "
+                         "nucleotide_transformer model).")
 
 
 def _remember_kind(output_dir: Path, kind: str) -> None:
