@@ -31,12 +31,12 @@ from pathlib import Path
 import torch
 
 from .configuration_evo2 import Evo2Config
+from .hub import is_hub_id
 from .modeling_evo2 import Evo2ForCausalLM, Evo2Model
 from .tokenization_evo2 import Evo2Tokenizer
 
 logger = logging.getLogger(__name__)
 
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 KEEP_FP32 = tuple(Evo2Model._keep_in_fp32_modules_strict)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -69,7 +69,7 @@ def resolve_checkpoint(source: str | os.PathLike) -> list[Path]:
         return _parts_of(path)
     if path.exists():
         raise ValueError(f"{source} is not a checkpoint file (.pt, .pt.partN or .safetensors).")
-    if not HUB_ID.match(str(source)):
+    if not is_hub_id(source):
         raise ValueError(f"{source}: no such checkpoint file, and not a Hub repo id (owner/name).")
     name = str(source).split("/")[-1]
     snapshot = _hub_snapshot(str(source), [f"{name}.pt", f"{name}.pt.part*", "*.safetensors"])
@@ -88,7 +88,7 @@ def read_upstream_config(source: str | os.PathLike) -> dict:
     """The upstream config dict from a YAML/JSON file or a Hub repo id (its `config.json`)."""
     path = Path(source)
     if not path.is_file():
-        if path.exists() or not HUB_ID.match(str(source)):
+        if not is_hub_id(source):
             raise ValueError(f"{source}: no such config file (YAML or JSON), and not a Hub repo id (owner/name).")
         path = _hub_snapshot(str(source), ["config.json"]) / "config.json"
         if not path.is_file():
@@ -259,7 +259,7 @@ def convert_evo2(checkpoint, config, output: str | os.PathLike, without_fp8: boo
     """Convert and save a Hub folder (see the module docstring); returns the folder. `base_model` (for the card)
     defaults to the checkpoint's Hub id when it was given as one."""
     model = load_upstream(checkpoint, config, without_fp8=without_fp8, dtype=dtype)
-    if base_model is None and not Path(checkpoint).exists() and HUB_ID.match(str(checkpoint)):
+    if base_model is None and is_hub_id(checkpoint):
         base_model = str(checkpoint)
     output = Path(output)
     model.save_pretrained(output)

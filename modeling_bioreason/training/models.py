@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 
 import torch
 
@@ -12,9 +11,7 @@ from ..configuration_nucleotide_transformer import NucleotideTransformerConfig
 from ..modeling_nucleotide_transformer import NucleotideTransformerModel
 from ..example import tiny_tokenizer
 from ..pretrained_assets import qwen3_tokenizer, smollm2_gguf_path
-from .recipe import ModelSource
-
-RANDOM_NT = re.compile(r"^random-nt-v2(?::(\d+)x(\d+))?$")
+from .recipe import RANDOM_NT_HEADS, ModelSource, random_nt_size
 
 
 def load_text_model(spec: str, trust_remote_code: bool = False):
@@ -39,11 +36,12 @@ def load_text_model(spec: str, trust_remote_code: bool = False):
 
 
 def load_dna_model(spec: str) -> NucleotideTransformerModel | str:
-    match = RANDOM_NT.match(spec)
-    if match:
-        hidden, layers = (int(match.group(1)), int(match.group(2))) if match.group(1) else (64, 2)
+    size = random_nt_size(spec)
+    if size:
+        hidden, layers = size
         return NucleotideTransformerModel(NucleotideTransformerConfig(
-            hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4, intermediate_size=4 * hidden))
+            hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=RANDOM_NT_HEADS,
+            intermediate_size=4 * hidden))
     return spec  # a folder or Hub id: build_bioreason loads it with its tokenizer
 
 
