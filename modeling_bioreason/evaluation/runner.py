@@ -353,17 +353,13 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     """
     from tqdm.auto import tqdm
 
-    from .zero_shot import is_evo2_causal_lm, is_nt_masked_lm, load_zero_shot_scorer, zero_shot_rule
+    from .zero_shot import load_zero_shot_scorer, zero_shot_rule
 
     output_dir = Path(config.output_dir)
     check_device(config.device)
     require_dataset(config.dataset)
     if model is None and config.model != LOOKUP_MODEL:
         require_model(config.model)
-    if config.zero_shot_baseline:
-        if not (is_nt_masked_lm(config.zero_shot_baseline) or is_evo2_causal_lm(config.zero_shot_baseline)):
-            raise ValueError(f"--zero-shot-baseline {config.zero_shot_baseline!r} is neither an NT-v2 masked-LM folder "
-                             "nor an Evo 2 folder (bioreason convert-evo2).")
     task = task_of_dataset(config.dataset, config.config, config.task)
     dataset = load_split(config.dataset, config.config, config.split)
     if len(dataset) == 0:
@@ -500,8 +496,8 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
 def _check_baselines(config: EvaluationConfig, task: Task, split_names: list[str]) -> None:
     """Refuse, before any generation, a baseline that was asked for but cannot be computed (never left out
     silently): a `--baseline-split` the dataset lacks (the default `train` may be absent: test-only benchmarks), a
-    `--zero-shot-baseline` for a task without per-row scores or that is not an NT-v2 masked LM."""
-    from .zero_shot import is_nt_masked_lm
+    `--zero-shot-baseline` for a task without per-row scores or that is not an NT-v2 masked LM or Evo 2 folder."""
+    from .zero_shot import is_evo2_causal_lm, is_nt_masked_lm
 
     default = next(f.default for f in dataclasses.fields(EvaluationConfig) if f.name == "baseline_split")
     if config.baseline_split != default and config.baseline_split not in split_names:
@@ -515,10 +511,11 @@ def _check_baselines(config: EvaluationConfig, task: Task, split_names: list[str
                          "no per-row score. Drop the option for this dataset.")
     hub_id = path.count("/") == 1 and not path.startswith((".", "/", "~"))
     if not os.path.exists(path) and not hub_id:
-        raise ValueError(f"--zero-shot-baseline {path}: no such folder (an NT-v2 masked LM folder or Hub id).")
-    if os.path.exists(path) and not (os.path.isdir(path) and is_nt_masked_lm(path)):
-        raise ValueError(f"--zero-shot-baseline {path}: not an NT-v2 masked LM folder (its config.json names no "
-                         "nucleotide_transformer model).")
+        raise ValueError(f"--zero-shot-baseline {path}: no such folder (an NT-v2 masked LM or Evo 2 folder, or Hub "
+                         "id).")
+    if os.path.exists(path) and not (os.path.isdir(path) and (is_nt_masked_lm(path) or is_evo2_causal_lm(path))):
+        raise ValueError(f"--zero-shot-baseline {path}: not an NT-v2 masked LM or Evo 2 folder (its config.json names "
+                         "no nucleotide_transformer or evo2 model).")
 
 
 def _remember_kind(output_dir: Path, kind: str) -> None:
