@@ -176,6 +176,16 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert_evo2(args: argparse.Namespace) -> int:
+    from .convert_evo2_checkpoint import convert_evo2
+
+    folder = convert_evo2(args.checkpoint, args.config, args.output, without_fp8=args.without_fp8, dtype=args.dtype,
+                          base_model=args.base_model)
+    print(f"Converted {args.checkpoint} -> {folder} (loads with AutoModelForCausalLM / AutoModel / AutoTokenizer, "
+          "trust_remote_code=True)")
+    return 0
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with its errors (a missing option, a value of the wrong type) on one line, exit status 2."""
 
@@ -270,6 +280,24 @@ def make_parser() -> argparse.ArgumentParser:
                          help="LoRA alpha of the run (default 2 x rank, BioReason's)")
     convert.add_argument("--output", required=True)
     convert.set_defaults(func=_convert)
+
+    convert_evo2 = commands.add_parser(
+        "convert-evo2", help="convert a released Evo 2 checkpoint (upstream vortex layout) into a transformers folder")
+    convert_evo2.add_argument("--checkpoint", required=True,
+                              help="the released .pt (or its .pt.partN shards), a .safetensors with the same keys, or "
+                                   "a Hub repo id (e.g. arcinstitute/evo2_1b_base)")
+    convert_evo2.add_argument("--config", required=True,
+                              help="the upstream model config: YAML as in the evo2 package (evo2-1b-8k.yml) or JSON "
+                                   "with its keys, or a Hub repo id (its config.json)")
+    convert_evo2.add_argument("--output", required=True)
+    convert_evo2.add_argument("--without-fp8", action="store_true",
+                              help="convert a config that asks for FP8 input projections (the 1B) with FP8 off: the "
+                                   "projections run in the loaded dtype (FP8 numerics are not reproduced)")
+    convert_evo2.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                              help="weights dtype (auto: the checkpoint's); poles, residues and inv_freq stay fp32")
+    convert_evo2.add_argument("--base-model", help="Hub id of the upstream weights for the card's base_model "
+                                                   "(default: --checkpoint when it is a Hub id)")
+    convert_evo2.set_defaults(func=_convert_evo2)
 
     train = commands.add_parser("train", help="SFT or GRPO from a recipe (YAML file or shipped recipe name)")
     kinds = train.add_subparsers(dest="kind", required=True)

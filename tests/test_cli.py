@@ -105,7 +105,7 @@ LOOKUP = ["evaluate", "--model", "lookup", "--dataset", KEGG, "--limit", "2"]
     (["evaluate", "--model", "lookup", "--dataset", CLINVAR, "--limit", "2", "--zero-shot-baseline", "/nonexistent"],
      "--zero-shot-baseline /nonexistent: no such folder"),
     (["evaluate", "--model", "lookup", "--dataset", CLINVAR, "--limit", "2", "--zero-shot-baseline", KEGG],
-     "not an NT-v2 masked LM folder"),
+     "not an NT-v2 masked LM or Evo 2 folder"),
     ([*LOOKUP, "--top-p", "2"], "--top-p 2.0: must be in (0, 1]"),
     ([*LOOKUP, "--top-p", "0"], "--top-p 0.0: must be in (0, 1]"),
     ([*LOOKUP, "--top-k", "-1"], "--top-k -1: must be >= 0"),

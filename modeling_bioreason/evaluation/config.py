@@ -40,7 +40,7 @@ class EvaluationConfig:
     trim_per_side: int = 0  # 0: full windows (BioReason's eval default); 1024: BioReason's flank trim
     enable_thinking: bool = True
     baseline_split: str = "train"
-    zero_shot_baseline: str | None = None  # an NT-v2 masked-LM folder: its zero-shot row beside the model (variant effect)
+    zero_shot_baseline: str | None = None  # an NT-v2 masked-LM or Evo 2 folder: its zero-shot row (variant effect)
     device: str = "auto"
     dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU; or bfloat16 / float16 / float32
     # A BioReason folder loads through this package's own classes; any other folder's code (auto_map) runs only with
