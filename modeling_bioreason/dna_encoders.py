@@ -32,8 +32,10 @@ class DNAEncoderKind:
     config_class: type
     spec_name: str  # recipes name a tiny random one `random-<spec_name>:<hidden>x<layers>`
     random_config: Callable[[int, int], object]  # (hidden, layers) -> a small config of this architecture
+    random_sizes: tuple[Callable[[int, int], bool], str]  # which (hidden, layers) it builds, and that rule in words
     tokenizer: Callable[[str | None], object]  # the tokenizer for an encoder folder / Hub id (None: the published one)
     name: str  # the architecture, for cards and logs
+    short_name: str
     weights_by: str  # who published the pretrained weights
     license: str  # their Hub licence id
     license_name: str
@@ -72,8 +74,11 @@ NT_V2 = DNAEncoderKind(
     spec_name="nt-v2",
     random_config=lambda hidden, layers: NucleotideTransformerConfig(
         hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4, intermediate_size=4 * hidden),
+    random_sizes=(lambda hidden, layers: hidden >= 8 and hidden % 8 == 0 and layers >= 1,
+                  "hidden a positive multiple of 8 (4 heads of an even size) and at least 1 layer"),
     tokenizer=_nt_v2_tokenizer,
     name="Nucleotide Transformer v2",
+    short_name="NT-v2",
     weights_by="InstaDeep",
     license="cc-by-nc-sa-4.0",
     license_name="CC BY-NC-SA 4.0",
@@ -105,23 +110,41 @@ def encoder_kind_of_config(config: dict) -> DNAEncoderKind | None:
     return next((kind for kind in DNA_ENCODERS.values() if kind.recognizes(config)), None)
 
 
-def random_dna_encoder(spec: str):
+def random_dna_spec(spec: str) -> tuple[DNAEncoderKind, int, int] | None:
     """
-    A randomly initialised encoder for a `random-<spec_name>[:<hidden>x<layers>]` spec (default 64x2); None when
-    `spec` is not one (a folder or Hub id). An unknown `<spec_name>` is an error listing the known ones.
-    """
-    from .modeling_bioreason import dna_encoder_from_config
+    `(kind, hidden, layers)` of a `random-<spec_name>[:<hidden>x<layers>]` spec (default 64x2); None for a spec that
+    does not start with `random-` (a folder or Hub id). A spec that names no buildable encoder is an error naming it.
 
-    match = RANDOM_SPEC.match(spec)
-    if match is None:
+    >>> random_dna_spec("random-nt-v2:32x2")[1:]
+    (32, 2)
+    """
+    if not spec.startswith("random-"):
         return None
     kinds = {kind.spec_name: kind for kind in DNA_ENCODERS.values()}
-    if match["name"] not in kinds:
-        raise ValueError(f"Unknown random DNA encoder {spec!r}: expected random-<kind>[:<hidden>x<layers>] with kind "
+    match, name = RANDOM_SPEC.match(spec), spec.removeprefix("random-").split(":")[0]
+    if name not in kinds:
+        raise ValueError(f"{spec!r} names no random DNA encoder: expected random-<kind>[:<hidden>x<layers>] with kind "
                          f"one of {sorted(kinds)}, e.g. random-nt-v2:64x2.")
-    hidden, layers = (int(match["hidden"]), int(match["layers"])) if match["hidden"] else (64, 2)
-    return dna_encoder_from_config(kinds[match["name"]].random_config(hidden, layers))
+    kind = kinds[name]
+    hidden, layers = (int(match["hidden"]), int(match["layers"])) if match and match["hidden"] else (64, 2)
+    builds, rule = kind.random_sizes
+    if match is None or not builds(hidden, layers):
+        raise ValueError(f"{spec!r}: a random {kind.short_name} is `random-{name}:<hidden>x<layers>` with {rule}, "
+                         f"e.g. random-{name}:64x2.")
+    return kind, hidden, layers
+
+
+def random_dna_encoder(spec: str):
+    """A randomly initialised encoder for a `random-<spec_name>[:<hidden>x<layers>]` spec (see `random_dna_spec`);
+    None for a folder or Hub id."""
+    from .modeling_bioreason import dna_encoder_from_config
+
+    parsed = random_dna_spec(spec)
+    if parsed is None:
+        return None
+    kind, hidden, layers = parsed
+    return dna_encoder_from_config(kind.random_config(hidden, layers))
 
 
 __all__ = ["DNAEncoderKind", "DNA_ENCODERS", "encoder_kind", "encoder_kind_of_config", "encoder_kind_of_hub_id",
-           "random_dna_encoder"]
+           "random_dna_encoder", "random_dna_spec"]

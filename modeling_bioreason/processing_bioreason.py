@@ -24,6 +24,12 @@ from transformers.utils.hub import cached_file, hf_api
 from .configuration_bioreason import DNA_ENCODER_CONFIGS, BioReasonConfig, dna_encoder_config_class
 from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
 
+try:  # message objects (dataclasses, pydantic models such as the OpenAI SDK's) as the dicts templates see
+    from transformers.utils.chat_template_utils import _message_objects_to_dicts
+except ImportError:  # a transformers without it takes plain dicts only
+    def _message_objects_to_dicts(value):
+        return value
+
 logger = logging.get_logger(__name__)
 
 DNA_START_TOKEN = "<|dna_start|>"
@@ -49,6 +55,145 @@ BLOCK_TYPES = ("text", "dna")
 BLOCK_FORMATS = '{"type": "text", "text": "..."} or {"type": "dna", "sequence": "ACGT..."}'
 CALL_KWARGS = ("text", "dna", "padding", "padding_side", "truncation", "max_length", "dna_truncation",
                "return_tensors", "assistant_spans", "add_special_tokens")
+
+
+# The roles the chat template renders; any other role would vanish from the prompt.
+ROLES = ("system", "user", "assistant", "tool")
+ROLE_HINTS = {"human": "user", "gpt": "assistant", "model": "assistant", "bot": "assistant", "ai": "assistant",
+              "developer": "system", "function": "tool", "ipython": "tool"}
+MESSAGE_FORMAT = '{"role": "user", "content": "..." or [content blocks]}'
+
+
+def check_conversations(conversation, check_roles: bool = True) -> None:
+    """
+    Raise a `ValueError` for chat input the template would render wrongly (drop, garble or crash on), naming the
+    conversation and message index, what was found and what is accepted: an empty conversation, a message that is
+    not a dict, a role the template does not render (`check_roles`), content that is neither a str nor a list of
+    blocks, a tool message with blocks, a block that is not one of the known types or that mixes text and DNA, DNA
+    outside user messages, non-string reasoning.
+
+    >>> check_conversations([{"role": "user", "content": [{"type": "text", "text": "Which disease?"}]}])
+    >>> check_conversations([{"role": "human", "content": "Which disease?"}])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Message 0: role 'human' is not rendered by the BioReason chat template (did you mean 'user'?); ...
+    """
+    if isinstance(conversation, (str, bytes)):
+        raise ValueError(f"apply_chat_template takes chat messages, a list of {MESSAGE_FORMAT} dicts (or a list of "
+                         "such lists); got a str. Pre-rendered text goes to processor(text=..., dna=...).")
+    conversation = getattr(conversation, "messages", conversation)
+    if not isinstance(conversation, (list, tuple)):
+        raise ValueError(f"apply_chat_template takes chat messages, a list of {MESSAGE_FORMAT} dicts (or a list of "
+                         f"such lists); got {type(conversation).__name__}.")
+    if not conversation:
+        raise ValueError("The conversation is empty: give at least one message, e.g. "
+                         f"[{MESSAGE_FORMAT}].")
+    batched = isinstance(conversation[0], (list, tuple)) or hasattr(conversation[0], "messages")
+    for row, messages in enumerate(conversation if batched else [conversation]):
+        prefix = f"Conversation {row}, message" if batched else "Message"
+        messages = getattr(messages, "messages", messages)
+        if not isinstance(messages, (list, tuple)):
+            raise ValueError(f"Conversation {row} is {type(messages).__name__}, not a list of messages: a batch is "
+                             f"a list of conversations, each a list of {MESSAGE_FORMAT} dicts.")
+        if not messages:
+            raise ValueError(f"Conversation {row} is empty: give at least one message.")
+        for turn, message in enumerate(_message_objects_to_dicts(list(messages))):
+            _check_message(message, f"{prefix} {turn}", check_roles)
+
+
+def _check_message(message, where: str, check_roles: bool) -> None:
+    if not isinstance(message, dict):
+        raise ValueError(f"{where} is {type(message).__name__} {message!r:.60}; each message is a dict "
+                         f"{MESSAGE_FORMAT}.")
+    role = message.get("role")
+    if check_roles and role not in ROLES:
+        hint = ROLE_HINTS.get(str(role).lower(), str(role).lower() if str(role).lower() in ROLES else None)
+        raise ValueError(
+            f"{where}: role {role!r} is not rendered by the BioReason chat template"
+            + (f" (did you mean {hint!r}?)" if hint else "") + f"; accepted roles: {', '.join(map(repr, ROLES))}."
+        )
+    where = f"{where} ({role})"
+    content = message.get("content")
+    if content is None:
+        if role != "assistant":  # an assistant turn may be empty (a prefill, or tool calls only)
+            raise ValueError(f"{where} has no content; give a str or a list of blocks, {BLOCK_FORMATS}.")
+    elif role == "tool" and not isinstance(content, str):
+        raise ValueError(f"{where}: a tool message's content is the tool's result as a str; got "
+                         f"{type(content).__name__} {content!r:.80}.")
+    elif isinstance(content, dict):
+        raise ValueError(f"{where}: content is a dict; it must be a str or a list of blocks: wrap the block in a "
+                         f"list, [{content!r:.80}].")
+    elif isinstance(content, (list, tuple)):
+        for index, block in enumerate(content):
+            _check_block(block, f"{where}, block {index}", role)
+    elif not isinstance(content, str):
+        raise ValueError(f"{where}: content must be a str or a list of blocks, {BLOCK_FORMATS}; got "
+                         f"{type(content).__name__} {content!r:.60}.")
+    reasoning = message.get("reasoning_content")
+    if reasoning is not None and not isinstance(reasoning, str):
+        raise ValueError(f"{where}: reasoning_content must be a str; got {type(reasoning).__name__} "
+                         f"{reasoning!r:.60}.")
+
+
+def _check_block(block, where: str, role) -> None:
+    if not isinstance(block, dict):
+        raise ValueError(f"{where}: a content block must be a dict, {BLOCK_FORMATS}; got {block!r:.80}.")
+    block = {key: value for key, value in block.items() if value is not None}  # as rendered: None is absent
+    kind = block.get("type", "dna" if "dna" in block else None)
+    if kind not in BLOCK_TYPES:
+        hint = " (DNA blocks are typed 'dna', lower case)" if str(kind).lower() in (
+            "dna", "sequence", "nucleotide", "genome") else ""
+        raise ValueError(f"{where}: unknown content block type {kind!r}{hint}; BioReasonProcessor knows "
+                         f"{BLOCK_FORMATS}.")
+    carried = {key for key in ("text", "sequence", "dna") if key in block}
+    if kind == "text":
+        if not isinstance(block.get("text"), str):
+            raise ValueError(f"{where}: a text block needs a str under 'text'; got {block!r:.120}.")
+        if carried - {"text"}:
+            raise ValueError(f"{where}: a text block also carries {sorted(carried - {'text'})}; one block holds "
+                             f"either text or DNA: split it into {BLOCK_FORMATS}.")
+        return
+    if role != "user":
+        raise ValueError(f"{where}: DNA blocks go in user messages; the chat template renders no DNA in {role!r} "
+                         "messages.")
+    # (A DNA block without a sequence renders its placeholder, as BioReason's own prompts do; tokenizing needs one.)
+    if "text" in carried or carried >= {"sequence", "dna"}:
+        raise ValueError(f"{where}: a DNA block carries {sorted(carried)}; it holds one sequence under 'sequence' "
+                         f"only (put text in its own block): {BLOCK_FORMATS}.")
+
+
+def check_text_and_dna(text, dna) -> None:
+    """
+    Raise a `ValueError` unless `text` is a str or a non-empty list of str (rendered prompts) and `dna` is None, a
+    str or list of str (one prompt), or one list of str per prompt, naming the row and what was found.
+    """
+    texts = [text] if isinstance(text, str) else text
+    if not isinstance(texts, (list, tuple)) or not texts:
+        raise ValueError(f"text= must be a str or a non-empty list of str (rendered prompts); got "
+                         f"{type(text).__name__} {text!r:.60}.")
+    for row, item in enumerate(texts):
+        if isinstance(item, (dict, list, tuple)):
+            raise ValueError(f"text= row {row} is {type(item).__name__}: chat messages go to "
+                             "processor.apply_chat_template(messages, tokenize=True); processor(text=...) takes "
+                             "rendered prompts (str).")
+        if not isinstance(item, str):
+            raise ValueError(f"text= row {row} is {type(item).__name__} {item!r:.60}; expected a str.")
+    if dna is None or (isinstance(text, str) and isinstance(dna, str)):
+        return
+    if not isinstance(dna, (list, tuple)):
+        raise ValueError(f"dna= must be a list of DNA sequences (str) per prompt; got {type(dna).__name__} "
+                         f"{dna!r:.60}.")
+    single = isinstance(text, str) and all(isinstance(seq, str) for seq in dna)
+    for row, sequences in enumerate([dna] if single else dna):
+        if isinstance(sequences, str):
+            continue  # a str where a row's list belongs: named by the caller's row checks
+        if not isinstance(sequences, (list, tuple)):
+            raise ValueError(f"dna= row {row} is {type(sequences).__name__} {sequences!r:.60}; each prompt's "
+                             "DNA is a list of sequences (str).")
+        for index, sequence in enumerate(sequences):
+            if not isinstance(sequence, str):
+                raise ValueError(f"dna= row {row}, sequence {index} is {type(sequence).__name__} "
+                                 f"{sequence!r:.60}; each DNA sequence is a str of bases.")
 
 
 def _fits(tokenizer, encoder_config_class) -> bool:
@@ -289,8 +434,7 @@ class BioReasonProcessor(ProcessorMixin):
         turns, each with its closing `<|im_end|>`; everything else -100) and is right-padded for training.
         Extra keyword arguments (e.g. `enable_thinking=False`, `add_dna_id=True`) reach the template.
         """
-        conversations, is_batched = self._normalize_conversations(conversation)
-        self._check_blocks(conversations)
+        conversations, is_batched = self._checked_conversations(conversation, chat_template)
         prompts, generation_indices = render_jinja_template(
             conversations=conversations,
             tools=tools,
@@ -314,33 +458,16 @@ class BioReasonProcessor(ProcessorMixin):
         )
         return outputs if return_dict else outputs["input_ids"]
 
-    @staticmethod
-    def _check_blocks(conversations: list[list[dict]]) -> None:
-        """Every content block is one the template renders; DNA only in user turns (nothing is silently dropped)."""
-        for row, messages in enumerate(conversations):
-            for turn, message in enumerate(messages):
-                content = message.get("content") if isinstance(message, dict) else None
-                if not isinstance(content, list):
-                    continue
-                for block in content:
-                    where = f"Conversation {row}, message {turn} ({message.get('role')})"
-                    if not isinstance(block, dict):
-                        raise ValueError(f"{where}: a content block must be a dict, {BLOCK_FORMATS}; got {block!r:.80}.")
-                    kind = block.get("type", "dna" if "dna" in block else None)
-                    if kind not in BLOCK_TYPES:
-                        hint = " (DNA blocks are typed 'dna', lower case)" if str(kind).lower() in (
-                            "dna", "sequence", "nucleotide", "genome") else ""
-                        raise ValueError(
-                            f"{where}: unknown content block type {kind!r}{hint}; BioReasonProcessor knows "
-                            f"{BLOCK_FORMATS}."
-                        )
-                    if kind == "text" and not isinstance(block.get("text"), str):
-                        raise ValueError(f"{where}: a text block needs a str under 'text'; got {block!r:.120}.")
-                    if kind == "dna" and message.get("role") != "user":
-                        raise ValueError(
-                            f"{where}: DNA blocks go in user messages; the chat template renders no DNA in "
-                            f"{message.get('role')!r} messages."
-                        )
+    def _checked_conversations(self, conversation, chat_template: str | None) -> tuple[list[list[dict]], bool]:
+        """The conversations, batched and normalised as transformers does, after `check_conversations` (the roles
+        are checked against this processor's template only: a caller's own `chat_template` may render others)."""
+        own_template = chat_template is None or chat_template == self.chat_template
+        check_conversations(conversation, check_roles=own_template)
+        conversations, is_batched = self._normalize_conversations(conversation)
+        for message in (message for messages in conversations for message in messages):
+            if isinstance(message.get("content"), list):  # `datasets` rows hold absent block keys as None
+                message["content"] = [{k: v for k, v in block.items() if v is not None} for block in message["content"]]
+        return conversations, is_batched
 
     @staticmethod
     def _dna_blocks(messages: list[dict], row: int) -> list[str]:
@@ -410,6 +537,7 @@ class BioReasonProcessor(ProcessorMixin):
             dna = dna_sequences
         if text is None:
             raise ValueError("BioReasonProcessor needs `text` (use apply_chat_template for chat messages).")
+        check_text_and_dna(text, dna)
         texts = [text] if isinstance(text, str) else list(text)
         dna_sequences = dna
         if dna_sequences is None:
@@ -607,4 +735,4 @@ class BioReasonProcessor(ProcessorMixin):
         return results
 
 
-__all__ = ["BioReasonProcessor", "normalize_dna_sequence", "split_reasoning", "CHAT_TEMPLATE"]
+__all__ = ["BioReasonProcessor", "check_conversations", "normalize_dna_sequence", "split_reasoning", "CHAT_TEMPLATE"]

@@ -137,3 +137,43 @@ def test_bad_checkpoints_are_named(original, tmp_path):
         convert_checkpoint(tmp_path / "empty", GOLDEN_NT)
     wrong = NucleotideTransformerConfig.from_pretrained(GOLDEN_NT)
     assert wrong.hidden_size == 64
+
+
+def _one_line_error(argv, capsys) -> str:
+    from modeling_bioreason.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    [line] = err.strip().splitlines()
+    assert "Traceback" not in err and line.startswith("bioreason convert: error: "), err
+    return line
+
+
+def test_bombs_pickles_and_damaged_files_are_refused_by_name(original, tmp_path, capsys):
+    import pickle
+    import zipfile
+
+    folder, _, state = original
+    argv = ["convert", "--dna-model", str(GOLDEN_NT), "--text-model", str(folder / "text"), "--output",
+            str(tmp_path / "out"), "--checkpoint"]
+    bomb = tmp_path / "last.ckpt"  # 100 MiB of zeros deflated into a ~100 KB zip, as a torch archive would look
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps({"state_dict": {}}))
+        with archive.open("archive/data/0", "w") as handle:
+            for _ in range(100):
+                handle.write(bytes(2**20))
+    line = _one_line_error([*argv, str(bomb)], capsys)
+    assert f"last.ckpt ({bomb.stat().st_size:,} bytes) declares 104,857,6" in line
+    assert "over the limit of 67,108,864" in line
+    torch.save({"state_dict": state, "hyper_parameters": {"lr": 1e-4, "config": Path("x")}}, tmp_path / "hp.ckpt")
+    assert "holds objects besides tensors" in _one_line_error([*argv, str(tmp_path / "hp.ckpt")], capsys)
+    (tmp_path / "noise.pt").write_bytes(bytes(range(256)) * 8)
+    assert "noise.pt is not a PyTorch checkpoint in torch.save's zip format" in _one_line_error(
+        [*argv, str(tmp_path / "noise.pt")], capsys)
+    torch.save(state, tmp_path / "damaged.bin")
+    damaged = bytearray((tmp_path / "damaged.bin").read_bytes())
+    start = damaged.find(b"data.pkl") + 100  # inside the pickled index: the zip directory still reads
+    damaged[start:start + 64] = b"\xff" * 64
+    (tmp_path / "damaged.bin").write_bytes(bytes(damaged))
+    assert "damaged.bin is damaged" in _one_line_error([*argv, str(tmp_path / "damaged.bin")], capsys)
+    assert "missing.pt does not exist" in _one_line_error([*argv, str(tmp_path / "missing.pt")], capsys)

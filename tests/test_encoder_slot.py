@@ -413,5 +413,8 @@ def test_random_encoder_specs_name_their_kind():
     encoder = random_dna_encoder("random-nt-v2:48x3")
     assert (encoder.config.hidden_size, encoder.config.num_hidden_layers) == (48, 3)
     assert random_dna_encoder("InstaDeepAI/nucleotide-transformer-v2-50m-multi-species") is None  # a Hub id
-    with pytest.raises(ValueError, match=r"Unknown random DNA encoder 'random-nt-v3:8x1'.*one of \['nt-v2'\]"):
+    with pytest.raises(ValueError, match=r"'random-nt-v3:8x1' names no random DNA encoder.*one of \['nt-v2'\]"):
         random_dna_encoder("random-nt-v3:8x1")
+    with pytest.raises(ValueError, match=r"'random-nt-v2:6x2': a random NT-v2 is `random-nt-v2:<hidden>x<layers>` "
+                                         r"with hidden a positive multiple of 8"):
+        random_dna_encoder("random-nt-v2:6x2")

@@ -126,7 +126,7 @@ def test_changed_settings_and_bad_datasets_are_refused(model_dir, uninterrupted,
         evaluate(_config(model_dir, tmp_path / "x", dataset=str(bad), config="default", task="kegg"), progress=False)
     with pytest.raises(ValueError, match="does not declare its task"):
         evaluate(_config(model_dir, tmp_path / "y", dataset=str(bad), config="default"), progress=False)
-    with pytest.raises(ValueError, match="limit must be >= 1"):
+    with pytest.raises(ValueError, match="--limit 0: must be >= 1"):
         _config(model_dir, tmp_path, limit=0)
 
 

@@ -79,3 +79,11 @@ def test_processor_passed_as_tokenizer_and_bad_inputs(folder):
         pipe([{"role": "user", "content": [{"type": "DNA", "sequence": "ACGT"}, {"type": "text", "text": "?"}]}])
     with pytest.raises(ValueError, match="needs its bases under 'sequence'"):
         pipe([{"role": "user", "content": [{"type": "dna"}, {"type": "text", "text": "?"}]}])
+    with pytest.raises(ValueError, match=r"message 0: role 'human' is not rendered .*did you mean 'user'"):
+        pipe([{"role": "human", "content": [{"type": "text", "text": "Which disease?"}]}])
+    with pytest.raises(ValueError, match=r"Conversation 0, message 0: role None is not rendered"):
+        pipe([{"content": "Which disease?"}])  # no role: named by the processor, not a KeyError
+    with pytest.raises(ValueError, match=r"Conversation 0 is empty"):
+        pipe([[]])
+    with pytest.raises(ValueError, match=r"message 0 \(user\): content is a dict"):
+        pipe([{"role": "user", "content": {"type": "text", "text": "Which disease?"}}])
