@@ -259,8 +259,8 @@ def toy_kind(monkeypatch):
 
     kind = dna_encoders.DNAEncoderKind(
         config_class=ToyDNAConfig, spec_name="toy", random_config=lambda hidden, layers: ToyDNAConfig(
-            hidden_size=hidden, num_hidden_layers=layers), tokenizer=lambda source: ToyByteTokenizer(),
-        name="Toy DNA", weights_by="Toy Lab", license="apache-2.0", license_name="Apache-2.0",
+            hidden_size=hidden, num_hidden_layers=layers), random_sizes=(lambda hidden, layers: True, "any size"),
+        tokenizer=lambda source: ToyByteTokenizer(), name="Toy DNA", short_name="toy", weights_by="Toy Lab", license="apache-2.0", license_name="Apache-2.0",
         license_terms="permissive", hub_ids=("toy-lab/toy-dna",), tokens_per_sequence="one per base")
     monkeypatch.setitem(configuration_bioreason.DNA_ENCODER_CONFIGS, "toy_dna", ToyDNAConfig)
     monkeypatch.setitem(dna_encoders.DNA_ENCODERS, "toy_dna", kind)
