@@ -1,4 +1,4 @@
-"""BioReasonProcessor: text tokenizer + NT-v2 DNA tokenizer + chat template.
+"""BioReasonProcessor: text tokenizer + the DNA encoder's tokenizer + chat template.
 
 Each `<|dna_pad|>` placeholder in the text expands to one token per DNA token of its sequence (counted from the DNA
 attention mask), so the model can scatter the projected DNA features into exactly those positions. DNA tensors are
@@ -19,8 +19,9 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from transformers.tokenization_utils_tokenizers import TokenizersBackend
 from transformers.utils import logging
 from transformers.utils.chat_template_utils import render_jinja_template
-from transformers.utils.hub import hf_api
+from transformers.utils.hub import cached_file, hf_api
 
+from .configuration_bioreason import DNA_ENCODER_CONFIGS, BioReasonConfig, dna_encoder_config_class
 from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
 
 try:  # message objects (dataclasses, pydantic models such as the OpenAI SDK's) as the dicts templates see
@@ -195,20 +196,59 @@ def check_text_and_dna(text, dna) -> None:
                                  f"{sequence!r:.60}; each DNA sequence is a str of bases.")
 
 
-def check_dna_tokenizer(tokenizer) -> None:
-    """Raise unless `tokenizer` tokenizes DNA as NT-v2 does (6-mers, `<cls>` and `<pad>` in its vocabulary)."""
+def _fits(tokenizer, encoder_config_class) -> bool:
+    """Whether `tokenizer` gives the ids that the encoder's config says its tokenizer gives its probe DNA, adding
+    only the special tokens that config allows."""
+    dna, ids = encoder_config_class.tokenizer_probe
+    ids, allowed = list(ids), set(getattr(encoder_config_class, "tokenizer_special_ids", ()))
+    try:
+        full = list(tokenizer(dna, add_special_tokens=True)["input_ids"])
+    except Exception:  # not a tokenizer, or one that cannot read DNA: it does not fit
+        return False
+    starts = [i for i in range(len(full) - len(ids) + 1) if full[i : i + len(ids)] == ids]
+    return bool(starts) and set(full[: starts[0]] + full[starts[0] + len(ids) :]) <= allowed
+
+
+def _describe_tokenizer(tokenizer) -> str:
     vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
-    is_nt = all(token in vocab for token in ("<cls>", "<pad>", "AAAAAA", "GGGGGG", "N"))
-    if is_nt:
-        is_nt = tokenizer.tokenize("ACGTACGTACGT") == ["ACGTAC", "GTACGT"]
-    if not is_nt:
-        source = getattr(tokenizer, "name_or_path", "") or "an object"
+    source = getattr(tokenizer, "name_or_path", "") or "an object"
+    return f"{type(tokenizer).__name__} with {len(vocab)} vocabulary entries (from {source})"
+
+
+def check_dna_tokenizer(tokenizer, encoder_type: str | None = None) -> str:
+    """
+    The `model_type` of the DNA encoder whose tokenizer `tokenizer` is: it must tokenize DNA exactly as that
+    encoder's config says (`tokenizer_probe`). With `encoder_type`, it must be that encoder's; without, any encoder
+    shipped with this code. Raises naming what was expected and what was given.
+    """
+    if encoder_type is not None:
+        try:
+            expected = dna_encoder_config_class(encoder_type)
+        except ValueError as error:
+            raise ValueError(f"{error} The DNA tokenizer is {_describe_tokenizer(tokenizer)}.") from None
+        if not hasattr(expected, "tokenizer_probe"):
+            raise ValueError(f"The DNA encoder {encoder_type!r} declares no tokenizer_probe: BioReason cannot check "
+                             "its tokenizer (see configuration_bioreason.py for what an encoder declares).")
+        if _fits(tokenizer, expected):
+            return encoder_type
+        actual = next((kind for kind, config in DNA_ENCODER_CONFIGS.items() if _fits(tokenizer, config)), None)
+        given = f"{DNA_ENCODER_CONFIGS[actual].tokenizer_description}, for a {actual!r} encoder" if actual else \
+            "no DNA tokenizer BioReason knows"
         raise ValueError(
-            f"dna_tokenizer must be the NT-v2 6-mer tokenizer (NucleotideTransformerTokenizer); got "
-            f"{type(tokenizer).__name__} with {len(vocab)} vocabulary entries (from {source}). A saved BioReason "
-            "folder keeps it in its dna_tokenizer/ subfolder (vocab.txt, tokenizer_config.json, config.json); re-save "
-            "the processor with this package, or pass dna_tokenizer=NucleotideTransformerTokenizer()."
+            f"The DNA tokenizer does not match the DNA encoder: the model's encoder is {encoder_type!r}, which needs "
+            f"{expected.tokenizer_description}; the DNA tokenizer is {_describe_tokenizer(tokenizer)}: {given}. "
+            "Pair the model with the processor saved beside it, or build both with modeling_bioreason.build_bioreason."
         )
+    for kind, config in DNA_ENCODER_CONFIGS.items():
+        if _fits(tokenizer, config):
+            return kind
+    wanted = " or ".join(config.tokenizer_description for config in DNA_ENCODER_CONFIGS.values())
+    raise ValueError(
+        f"dna_tokenizer must be the DNA encoder's tokenizer, {wanted}; got {_describe_tokenizer(tokenizer)}. A saved "
+        "BioReason folder keeps it in its dna_tokenizer/ subfolder (tokenizer_config.json, config.json and its "
+        "files); re-save the processor with this package, or pass the encoder's tokenizer (e.g. "
+        "dna_tokenizer=NucleotideTransformerTokenizer() for NT-v2)."
+    )
 
 
 def normalize_dna_sequence(sequence: str, iupac: str = "error") -> str:
@@ -275,7 +315,8 @@ class BioReasonProcessor(ProcessorMixin):
 
     Args:
         tokenizer: the LM's tokenizer, with `<|dna_start|>`, `<|dna_pad|>`, `<|dna_end|>` added.
-        dna_tokenizer: the NT-v2 tokenizer (saved in the `dna_tokenizer/` subfolder); default: the published one.
+        dna_tokenizer: the DNA encoder's tokenizer (saved in the `dna_tokenizer/` subfolder); default: the published
+            NT-v2 one; `processor.dna_encoder_type` is then the `model_type` of the encoder it tokenizes for.
         chat_template: defaults to the Qwen3-style template with DNA blocks.
         max_dna_tokens: longest DNA token sequence accepted (default: the DNA tokenizer's `model_max_length`).
         iupac: `"error"` (default) or `"to_n"`: what to do with IUPAC ambiguity codes in DNA.
@@ -309,7 +350,7 @@ class BioReasonProcessor(ProcessorMixin):
             raise ValueError("No chat template: pass chat_template= (the package's chat_template.jinja).")
         if dna_tokenizer is None:
             dna_tokenizer = NucleotideTransformerTokenizer()
-        check_dna_tokenizer(dna_tokenizer)
+        self.dna_encoder_type = check_dna_tokenizer(dna_tokenizer)
         if iupac not in ("error", "to_n"):
             raise ValueError(f"iupac={iupac!r}; expected 'error' or 'to_n'.")
         self.max_dna_tokens = max_dna_tokens
@@ -322,6 +363,29 @@ class BioReasonProcessor(ProcessorMixin):
                 "modeling_bioreason.build_bioreason, which adds them."
             )
         self.dna_token_id = tokenizer.convert_tokens_to_ids(DNA_PAD_TOKEN)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """`ProcessorMixin.from_pretrained`; the folder's model (`config.json`, if any) must have the DNA encoder
+        whose tokenizer this processor holds."""
+        processor = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        download = {key: kwargs[key] for key in ("cache_dir", "force_download", "local_files_only", "token",
+                                                 "revision", "subfolder") if key in kwargs}
+        config_file = cached_file(pretrained_model_name_or_path, "config.json", **download,
+                                  _raise_exceptions_for_missing_entries=False,
+                                  _raise_exceptions_for_connection_errors=False)
+        if config_file is not None:
+            with open(config_file, encoding="utf-8") as handle:
+                dna_config = json.load(handle).get("dna_config")
+            if isinstance(dna_config, dict):  # a BioReason model's config (the default encoder when it names none)
+                default = BioReasonConfig.sub_configs_defaults["dna_config"].model_type
+                encoder_type = dna_config.get("model_type") or default
+                if encoder_type != processor.dna_encoder_type:
+                    try:
+                        check_dna_tokenizer(processor.dna_tokenizer, encoder_type)
+                    except ValueError as error:
+                        raise ValueError(f"{pretrained_model_name_or_path}: {error}") from None
+        return processor
 
     def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs):
         # AutoTokenizer.from_pretrained(repo_id, subfolder="dna_tokenizer") reads a config.json there before the
@@ -546,36 +610,50 @@ class BioReasonProcessor(ProcessorMixin):
             return [[] for _ in dna_sequences]
         flat_ids = self.dna_tokenizer(flat, add_special_tokens=True, padding=False)["input_ids"]
         limit = self.max_dna_tokens or self.dna_tokenizer.model_max_length
-        n_special = self.dna_tokenizer.num_special_tokens_to_add()
         per_row, position = [], 0
         for row, sequences in enumerate(dna_sequences):
             row_ids = []
             for index in range(len(sequences)):
                 ids = flat_ids[position]
-                position += 1
                 if len(ids) > limit:
-                    ids = self._truncate_dna(ids, limit, n_special, dna_truncation, row, index)
+                    ids = self._truncate_dna(ids, limit, dna_truncation, row, index, len(flat[position]))
+                position += 1
                 row_ids.append(ids)
             per_row.append(row_ids)
         return per_row
 
-    @staticmethod
-    def _truncate_dna(ids, limit, n_special, side, row, index):
+    @property
+    def max_dna_bases(self) -> int:
+        """
+        The longest window of unambiguous DNA (bp) that fits `max_dna_tokens`: 6 bp per token after `<cls>` with NT-v2,
+        one base per token with a byte tokenizer. (`N` can take more tokens; the token count is still checked.)
+        """
+        limit = self.max_dna_tokens or self.dna_tokenizer.model_max_length
+        before, after = self._special_dna_tokens()
+        probe = "ACGT" * 150
+        per_token = len(probe) / len(self.dna_tokenizer(probe, add_special_tokens=False)["input_ids"])
+        return int((limit - before - after) * per_token)
+
+    def _special_dna_tokens(self) -> tuple[int, int]:
+        """How many special tokens the DNA tokenizer puts before and after a sequence (NT-v2: `<cls>`, 0)."""
+        marked = self.dna_tokenizer.build_inputs_with_special_tokens([-1])
+        return marked.index(-1), len(marked) - marked.index(-1) - 1
+
+    def _truncate_dna(self, ids, limit, side, row, index, bases):
+        before, after = self._special_dna_tokens()
+        where = f"Row {row}, DNA sequence {index} ({bases} bp)"
         if side is None:
             raise ValueError(
-                f"Row {row}, DNA sequence {index}: {len(ids)} DNA tokens exceed max_dna_tokens={limit}. Shorten the "
-                "window, raise max_dna_tokens (the encoder must support it), or pass "
-                "dna_truncation='center' | 'left' | 'right'."
+                f"{where}: {len(ids)} DNA tokens exceed max_dna_tokens={limit}. Shorten the window, raise "
+                "max_dna_tokens (the encoder must support it), or pass dna_truncation='center' | 'left' | 'right'."
             )
         if side not in ("left", "right", "center"):
             raise ValueError(f"dna_truncation={side!r}; expected None, 'left', 'right' or 'center'.")
-        special, body = ids[:n_special], ids[n_special:]
-        keep = limit - n_special
+        body = ids[before : len(ids) - after]
+        keep = limit - before - after
         start = {"right": 0, "left": len(body) - keep, "center": (len(body) - keep) // 2}[side]
-        logger.warning(
-            f"Row {row}, DNA sequence {index}: truncated from {len(ids)} to {limit} DNA tokens ({side} kept)."
-        )
-        return special + body[start : start + keep]
+        logger.warning(f"{where}: truncated from {len(ids)} to {limit} DNA tokens ({side} kept).")
+        return ids[:before] + body[start : start + keep] + ids[len(ids) - after :]
 
     @staticmethod
     def _span_mask(offsets: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:

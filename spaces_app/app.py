@@ -275,7 +275,9 @@ class BioReasonDemo:
         self.tokenizer = self.processor.tokenizer
         _LOADED.update(model=self.model, tokenizer=self.tokenizer)
         self.max_dna_tokens = self.processor.max_dna_tokens or self.processor.dna_tokenizer.model_max_length
-        self.max_bp = (self.max_dna_tokens - 1) * 6  # 6-mers after <cls>
+        # What fits max_dna_tokens with this encoder's tokenizer; folders saved before the processor said so hold
+        # NT-v2 (6-mers after <cls>).
+        self.max_bp = getattr(self.processor, "max_dna_bases", (self.max_dna_tokens - 1) * 6)
         self.max_prompt_tokens = MAX_PROMPT_TOKENS or 2 * self.max_dna_tokens + MAX_QUESTION_TOKENS + 128
         # Tokens of the prompt format (<|dna_pad|>, <|im_start|>, ...): typed into a question they would corrupt it.
         self.reserved = sorted({token.content for token in self.tokenizer.added_tokens_decoder.values() if token.special}

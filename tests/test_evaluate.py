@@ -20,8 +20,8 @@ KEGG = str(Path(__file__).parent.parent / "hub_cards" / "datasets" / "kegg")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tiny, tmp_path_factory):
-    return str(save_bioreason(*tiny, tmp_path_factory.mktemp("eval") / "tiny-bioreason"))
+def model_dir(tiny_of_kind, tmp_path_factory):
+    return str(save_bioreason(*tiny_of_kind, tmp_path_factory.mktemp("eval") / "tiny-bioreason"))
 
 
 def _config(model_dir, out, **overrides):

@@ -41,8 +41,8 @@ print(json.dumps({"model": type(model).__module__, "auto_model": type(auto_model
 '''
 
 
-def test_fresh_process_autoclass_round_trip(tiny, kegg_rows, tmp_path):
-    model, processor = tiny
+def test_fresh_process_autoclass_round_trip(tiny_of_kind, kegg_rows, tmp_path):
+    model, processor = tiny_of_kind
     folder = save_bioreason(model, processor, tmp_path / "tiny-bioreason", summary="test")
     messages = kegg_user_messages(kegg_rows[1], trim=1024)
     inputs = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True,
@@ -60,7 +60,7 @@ def test_fresh_process_autoclass_round_trip(tiny, kegg_rows, tmp_path):
     assert info["model"].startswith("transformers_modules.")  # the folder's own code, not this package
     assert info["processor"].startswith("transformers_modules.")
     assert info["auto_model"] == "BioReasonForConditionalGeneration"
-    assert info["dna_tokenizer"] == "NucleotideTransformerTokenizer"
+    assert info["dna_tokenizer"] == type(processor.dna_tokenizer).__name__
     remote = load_file(tmp_path / "out.safetensors")
     for key in inputs:
         assert torch.equal(remote[key], inputs[key]), key

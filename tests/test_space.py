@@ -29,8 +29,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def model_folder(tiny, tmp_path_factory):
-    return save_bioreason(*tiny, tmp_path_factory.mktemp("space") / "model")
+def model_folder(tiny_of_kind, tmp_path_factory):
+    return save_bioreason(*tiny_of_kind, tmp_path_factory.mktemp("space") / "model")
 
 
 @pytest.fixture(scope="module")

