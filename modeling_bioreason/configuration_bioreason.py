@@ -21,13 +21,14 @@ import re
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+from .configuration_evo2 import Evo2Config
 from .configuration_nucleotide_transformer import NucleotideTransformerConfig
 
 PROJECTOR_TYPES = ("linear", "mlp2x_gelu")
 # The encoder configs shipped beside this file. AutoConfig resolves `dna_config` by model_type; these serve where it
 # does not know the type: a folder loaded as remote code without this package, where AutoConfig has transformers' own
 # types only. A new encoder adds its config class here.
-DNA_ENCODER_CONFIGS = {config.model_type: config for config in (NucleotideTransformerConfig,)}
+DNA_ENCODER_CONFIGS = {config.model_type: config for config in (NucleotideTransformerConfig, Evo2Config)}
 _MODULE_PATH = re.compile(r"^[A-Za-z_]\w*(\.\w+)*$")
 
 
@@ -74,15 +75,16 @@ class BioReasonConfig(PreTrainedConfig):
 
     Args:
         text_config: config of the causal LM (Qwen3 is the reference; Llama / SmolLM2 work too). Default: Qwen3.
-        dna_config: config of the DNA encoder: any encoder config AutoConfig knows (by `model_type`). Default:
-            NT-v2 500M.
+        dna_config: config of the DNA encoder: any encoder config AutoConfig knows (by `model_type`), e.g. NT-v2
+            (`NucleotideTransformerConfig`) or Evo 2 (`Evo2Config`). Default: NT-v2 500M.
         dna_token_id: id of `<|dna_pad|>`, the placeholder that DNA features replace (151670 with Qwen3).
         dna_start_token_id / dna_end_token_id: ids of `<|dna_start|>` / `<|dna_end|>` (151669 / 151671 with Qwen3).
         dna_feature_layer: the encoder features fed to the projector (the tap). An int indexes the encoder's
             `hidden_states` (0 = embeddings; -1 = the last); a str names an encoder output site, a submodule whose
             output is the feature (e.g. `"encoder.layer.20.output.dense"` on NT-v2, the FFN branch of block 20;
             `"blocks.20.mlp.l3"` on Evo 2). The encoder runs only as deep as the tap needs. Default: the encoder's
-            own default (`-1`, the final LayerNorm output, on NT-v2: what BioReason uses).
+            own default (what BioReason uses): `-1`, the final LayerNorm output, on NT-v2; `"blocks.20.mlp.l3"` on an
+            Evo 2 with more than 20 blocks (Evo 2-1B), else its last block's `mlp.l3`.
         projector_type: `"linear"` (the paper) or `"mlp2x_gelu"` (Linear-GELU-Linear).
         freeze_dna_encoder: the encoder runs without gradients (BioReason keeps it frozen).
         dna_encoder_pretrained: the encoder's weights come from a pretrained checkpoint (`False`: initialised at

@@ -22,6 +22,7 @@ from transformers.utils.chat_template_utils import render_jinja_template
 from transformers.utils.hub import cached_file, hf_api
 
 from .configuration_bioreason import DNA_ENCODER_CONFIGS, BioReasonConfig, dna_encoder_config_class
+from .tokenization_evo2 import Evo2Tokenizer
 from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
 
 try:  # message objects (dataclasses, pydantic models such as the OpenAI SDK's) as the dicts templates see
@@ -31,6 +32,10 @@ except ImportError:  # a transformers without it takes plain dicts only
         return value
 
 logger = logging.get_logger(__name__)
+
+# The DNA tokenizers shipped beside this file, one per encoder config in DNA_ENCODER_CONFIGS. Importing them here makes
+# a saved folder carry their code at its root, where remote code loads its dna_tokenizer/ subfolder's class from.
+DNA_TOKENIZERS = {"NT-v2": NucleotideTransformerTokenizer, "Evo 2": Evo2Tokenizer}
 
 DNA_START_TOKEN = "<|dna_start|>"
 DNA_PAD_TOKEN = "<|dna_pad|>"
@@ -246,8 +251,9 @@ def check_dna_tokenizer(tokenizer, encoder_type: str | None = None) -> str:
     raise ValueError(
         f"dna_tokenizer must be the DNA encoder's tokenizer, {wanted}; got {_describe_tokenizer(tokenizer)}. A saved "
         "BioReason folder keeps it in its dna_tokenizer/ subfolder (tokenizer_config.json, config.json and its "
-        "files); re-save the processor with this package, or pass the encoder's tokenizer (e.g. "
-        "dna_tokenizer=NucleotideTransformerTokenizer() for NT-v2)."
+        "files); re-save the processor with this package, or pass the encoder's tokenizer ("
+        + ", ".join(f"dna_tokenizer={tokenizer.__name__}() for {name}" for name, tokenizer in DNA_TOKENIZERS.items())
+        + ")."
     )
 
 

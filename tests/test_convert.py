@@ -35,9 +35,9 @@ class DNALLMModel(nn.Module):
 
 
 @pytest.fixture(scope="module")
-def dna_folder(encoder_kind):
-    """The DNA encoder a converted run used, as its publisher lays it out (`--dna-model`)."""
-    return ENCODER_KINDS[encoder_kind]["published_folder"]
+def dna_folder(published_encoder):
+    """The DNA encoder a converted run used, as its publisher's checkpoint becomes a folder (`--dna-model`)."""
+    return published_encoder
 
 
 @pytest.fixture(scope="module")

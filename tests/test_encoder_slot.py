@@ -136,8 +136,8 @@ def test_bad_taps_are_refused_at_build_naming_the_tap_and_valid_ones(small_lm_an
         build_bioreason(lm, random_dna_encoder("random-nt-v2:32x2"), tokenizer=tokenizer, dna_feature_layer=tap)
 
 
-def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(encoder_kind, text_tokenizer, tmp_path,
-                                                                          monkeypatch):
+def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(encoder_kind, published_encoder,
+                                                                          text_tokenizer, tmp_path, monkeypatch):
     """`build_bioreason(text folder, encoder Hub id, dna_feature_layer=name)` as a user runs it offline: the encoder
     is resolved through AutoConfig / AutoModel from the Hub cache, in its publisher's layout."""
     import huggingface_hub
@@ -148,7 +148,7 @@ def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(enco
 
     facts = ENCODER_KINDS[encoder_kind]
     repo_id = "publisher/dna-encoder-tiny"
-    make_hub_cache(facts["published_folder"], tmp_path / "cache", repo_id)
+    make_hub_cache(published_encoder, tmp_path / "cache", repo_id)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # as HF_HUB_CACHE= does
     lm = Qwen3ForCausalLM(Qwen3Config(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
                                       num_key_value_heads=1, head_dim=16, vocab_size=len(text_tokenizer)))
@@ -156,7 +156,7 @@ def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(enco
     text_tokenizer.save_pretrained(tmp_path / "lm")
 
     model, processor = build_bioreason(str(tmp_path / "lm"), repo_id, dna_feature_layer=facts["inner_tap"])
-    encoder, published = model.model.dna_encoder, load_dna_encoder(facts["published_folder"])
+    encoder, published = model.model.dna_encoder, load_dna_encoder(published_encoder)
     assert type(encoder) is type(published) and model.config.dna_feature_layer == facts["inner_tap"]
     reference = published.state_dict()
     assert all(torch.equal(value, reference[key]) for key, value in encoder.state_dict().items())
@@ -167,19 +167,20 @@ def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(enco
 
 # ----------------------------------------------------------------------------- a second encoder kind, as Evo 2 plugs in
 class ToyDNAConfig(PreTrainedConfig):
-    """A byte-level causal-style encoder: what BioReason reads about it is declared here, as each encoder does."""
+    """A byte-level causal-style encoder (ids byte + 100, so that its tokenizer is not Evo 2's): what BioReason reads
+    about it is declared here, as each encoder does."""
 
     model_type = "toy_dna"
-    tokenizer_probe = ("ACGTN", (65, 67, 71, 84, 78))
+    tokenizer_probe = ("ACGTN", (165, 167, 171, 184, 178))
     tokenizer_special_ids = ()
-    tokenizer_description = "the toy byte tokenizer (one token per base, nothing added)"
+    tokenizer_description = "the toy byte tokenizer (one token per base, byte + 100, nothing added)"
     layers_module = "blocks"
     last_hidden_state_in_hidden_states = False
 
-    vocab_size: int = 256
+    vocab_size: int = 356
     hidden_size: int = 16
     num_hidden_layers: int = 3
-    pad_token_id: int | None = 1
+    pad_token_id: int | None = 101
 
     def default_feature_layer(self):
         return "blocks.1.mlp" if self.num_hidden_layers > 2 else -1
@@ -233,16 +234,16 @@ class ToyByteTokenizer(PreTrainedTokenizer):
         return 256
 
     def get_vocab(self):
-        return {chr(i): i for i in range(256)}
+        return {chr(i): i + 100 for i in range(256)}
 
     def _tokenize(self, text, **kwargs):
         return list(text)
 
     def _convert_token_to_id(self, token):
-        return ord(token)
+        return ord(token) + 100
 
     def _convert_id_to_token(self, index):
-        return chr(index)
+        return chr(index - 100)
 
     def build_inputs_with_special_tokens(self, token_ids_0, token_ids_1=None):
         return token_ids_0
@@ -261,7 +262,8 @@ def toy_kind(monkeypatch):
         config_class=ToyDNAConfig, spec_name="toy", random_config=lambda hidden, layers: ToyDNAConfig(
             hidden_size=hidden, num_hidden_layers=layers), random_sizes=(lambda hidden, layers: True, "any size"),
         tokenizer=lambda source: ToyByteTokenizer(), name="Toy DNA", short_name="toy", weights_by="Toy Lab", license="apache-2.0", license_name="Apache-2.0",
-        license_terms="permissive", hub_ids=("toy-lab/toy-dna",), tokens_per_sequence="one per base")
+        license_terms="permissive", hub_ids=("toy-lab/toy-dna",), tokens_per_sequence="one per base",
+        dna_tokens=64)
     monkeypatch.setitem(configuration_bioreason.DNA_ENCODER_CONFIGS, "toy_dna", ToyDNAConfig)
     monkeypatch.setitem(dna_encoders.DNA_ENCODERS, "toy_dna", kind)
     return kind
@@ -282,7 +284,7 @@ def test_a_second_encoder_kind_plugs_in_with_its_own_facts_only(toy_kind, small_
 
     inputs = chat_inputs(processor, short_chat(["ACGTACGTAC", "acgtn"]))
     assert inputs["dna_attention_mask"].sum(-1).tolist() == [[10, 5]]  # one placeholder per base, nothing added
-    assert inputs["dna_input_ids"][0, 1, :5].tolist() == [65, 67, 71, 84, 78]  # normalised (upper case) bytes
+    assert inputs["dna_input_ids"][0, 1, :5].tolist() == [165, 167, 171, 184, 178]  # normalised (upper case) bases
     ids, mask = inputs["dna_input_ids"], inputs["dna_attention_mask"]
     with block_calls(model.model.dna_encoder, "blocks") as calls:
         features = model.get_dna_features(ids, mask)
@@ -295,7 +297,7 @@ def test_a_second_encoder_kind_plugs_in_with_its_own_facts_only(toy_kind, small_
     long = "A" * 30 + "C" * 10 + "G" * 30
     text = processor.apply_chat_template(short_chat([long]), add_generation_prompt=True)
     cut = processor(text=text, dna=[long], dna_truncation="center", return_tensors="pt")
-    assert cut["dna_input_ids"][0, 0].tolist() == [65] * 27 + [67] * 10 + [71] * 27  # the centre 64 bases
+    assert cut["dna_input_ids"][0, 0].tolist() == [165] * 27 + [167] * 10 + [171] * 27  # the centre 64
 
     card = render_model_card(model)
     assert "Toy DNA (3 layers, hidden 16), random weights" in card and "encoder output `blocks.1.mlp`" in card
@@ -413,7 +415,7 @@ def test_random_encoder_specs_name_their_kind():
     encoder = random_dna_encoder("random-nt-v2:48x3")
     assert (encoder.config.hidden_size, encoder.config.num_hidden_layers) == (48, 3)
     assert random_dna_encoder("InstaDeepAI/nucleotide-transformer-v2-50m-multi-species") is None  # a Hub id
-    with pytest.raises(ValueError, match=r"'random-nt-v3:8x1' names no random DNA encoder.*one of \['nt-v2'\]"):
+    with pytest.raises(ValueError, match=r"'random-nt-v3:8x1' names no random DNA encoder.*one of \['evo2', 'nt-v2'\]"):
         random_dna_encoder("random-nt-v3:8x1")
     with pytest.raises(ValueError, match=r"'random-nt-v2:6x2': a random NT-v2 is `random-nt-v2:<hidden>x<layers>` "
                                          r"with hidden a positive multiple of 8"):
