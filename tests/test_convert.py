@@ -9,9 +9,9 @@ import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 from torch import nn
-from transformers import AutoModelForCausalLM, Qwen3Config, Qwen3ForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
-from conftest import ENCODER_KINDS, FIXTURES
+from conftest import ENCODER_KINDS, FIXTURES, RUNNER_MECHANICS
 from modeling_bioreason import NucleotideTransformerConfig
 from modeling_bioreason.convert_bioreason_checkpoint import convert_checkpoint
 from modeling_bioreason.example import tiny_tokenizer
@@ -77,9 +77,11 @@ def test_lightning_deepspeed_module_dict_with_aliases(original, dna_folder, tmp_
             torch.testing.assert_close(converted[key.removeprefix("model.")], value, atol=2e-3, rtol=1e-2)
     torch.testing.assert_close(model.model.dna_projector.linear_1.weight,
                                module.dna_projection.weight.to(torch.bfloat16).float())
-    converted_encoder = model.model.dna_encoder.state_dict()  # every encoder weight from the checkpoint (bf16 there)
+    # Every encoder weight from the checkpoint (bf16 there), or, for an Evo 2 run, which stored none, --dna-model's.
+    stored = any(key.startswith("dna_model.") for key in state)
+    converted_encoder = model.model.dna_encoder.state_dict()
     for key, value in module.dna_model.base_model.state_dict().items():
-        torch.testing.assert_close(converted_encoder[key], value.to(torch.bfloat16).float())
+        torch.testing.assert_close(converted_encoder[key], value.to(torch.bfloat16).float() if stored else value)
     assert processor.tokenizer.convert_tokens_to_ids("<|dna_pad|>") == model.config.dna_token_id
 
 
@@ -125,18 +127,37 @@ def test_hf_directory_with_dna_projection(original, dna_folder, tmp_path):
                for v in maps[0].values())
 
 
-def test_bad_checkpoints_are_named(original, tmp_path):
+def test_bad_checkpoints_are_named(original, encoder_kind, tmp_path_factory, tmp_path, capsys):
+    """A run converted with another encoder than it used, or read at a tap the encoder lacks: each error names both
+    sides (the checkpoint's and the encoder's)."""
     folder, _, state = original
-    torch.save({k: v for k, v in state.items() if not k.startswith("dna_model.")}, tmp_path / "evo2.bin")
-    with pytest.raises(ValueError, match="Evo2 run"):
-        convert_checkpoint(tmp_path / "evo2.bin", GOLDEN_NT, folder / "text")
+    torch.save(state, tmp_path / "run.bin")
+    other = next(kind for kind in ENCODER_KINDS if kind != encoder_kind)
+    other_folder = ENCODER_KINDS[other]["published_folder"](tmp_path_factory.getbasetemp())
+    if any(key.startswith("dna_model.") for key in state):  # NT-v2 weights stored, an Evo 2 given
+        message = (r"dna_model\.\* weights do not fit the DNA encoder --dna-model .* \(Evo2Model\): it lacks "
+                   r"\['blocks\.0\..*; the checkpoint has \['esm\.")
+    else:  # an Evo 2 run (no encoder stored, projection 40 -> 64), NT-v2 (hidden 64) given
+        message = (r"holds \{'weight': \(64, 40\), 'bias': \(64,\)\}, but this model's projector is \{'weight': "
+                   r"\(64, 64\).*the DNA encoder \(nucleotide_transformer, 2 blocks\) gives 64 features per token at "
+                   r"dna_feature_layer=-1 and the language model \(qwen3\) has hidden size 64")
+    with pytest.raises(ValueError, match=message):
+        convert_checkpoint(tmp_path / "run.bin", other_folder, folder / "text")
+    dna_folder = ENCODER_KINDS[encoder_kind]["published_folder"](tmp_path_factory.getbasetemp())
+    blocks = AutoConfig.from_pretrained(dna_folder) if encoder_kind == "evo2" else NucleotideTransformerConfig\
+        .from_pretrained(dna_folder)
+    layers = blocks.layers_module
+    capsys.readouterr()  # what the conversion above logged
+    line = _one_line_error(["convert", "--checkpoint", str(tmp_path / "run.bin"), "--dna-model", str(dna_folder),
+                            "--text-model", str(folder / "text"), "--dna-feature-layer", f"{layers}.99.mlp",
+                            "--output", str(tmp_path / "out")], capsys)
+    assert (f"dna_feature_layer='{layers}.99.mlp' names block 99 of a {blocks.model_type} encoder with "
+            f"{blocks.num_hidden_layers} blocks ({layers}.0 .. {layers}.{blocks.num_hidden_layers - 1})") in line
     with pytest.raises(ValueError, match="needs --text-model"):
-        convert_checkpoint(tmp_path / "evo2.bin", GOLDEN_NT)
+        convert_checkpoint(tmp_path / "run.bin", dna_folder)
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="without dna_projection.pt"):
-        convert_checkpoint(tmp_path / "empty", GOLDEN_NT)
-    wrong = NucleotideTransformerConfig.from_pretrained(GOLDEN_NT)
-    assert wrong.hidden_size == 64
+        convert_checkpoint(tmp_path / "empty", dna_folder)
 
 
 def _one_line_error(argv, capsys) -> str:
@@ -144,11 +165,12 @@ def _one_line_error(argv, capsys) -> str:
 
     assert main(argv) == 2
     err = capsys.readouterr().err
-    [line] = err.strip().splitlines()
+    [line] = [line for line in err.strip().splitlines() if "it/s]" not in line]  # progress bars of loading aside
     assert "Traceback" not in err and line.startswith("bioreason convert: error: "), err
     return line
 
 
+@RUNNER_MECHANICS
 def test_bombs_pickles_and_damaged_files_are_refused_by_name(original, tmp_path, capsys):
     import pickle
     import zipfile
