@@ -136,40 +136,47 @@ class BioReasonConfig(PreTrainedConfig):
         if self.projector_type not in PROJECTOR_TYPES:
             raise ValueError(f"projector_type={self.projector_type!r}; expected one of {PROJECTOR_TYPES}.")
         if self.dna_feature_layer is None:
-            default = getattr(self.dna_config, "default_feature_layer", None)
-            self.dna_feature_layer = default() if default is not None else -1
-        self._check_feature_layer()
+            self.dna_feature_layer = default_feature_layer(self.dna_config)
+        check_feature_layer(self.dna_config, self.dna_feature_layer)
         vocab_size = self.text_config.vocab_size
         for name in ("dna_token_id", "dna_start_token_id", "dna_end_token_id"):
             token_id = getattr(self, name)
             if not 0 <= token_id < vocab_size:
                 raise ValueError(f"{name}={token_id} is outside the text model's vocabulary (vocab_size={vocab_size}).")
 
-    def _check_feature_layer(self) -> None:
-        """What can be checked without the encoder's modules (the model checks that a named site exists)."""
-        layer, dna = self.dna_feature_layer, self.dna_config
-        num_layers = dna.num_hidden_layers
-        if isinstance(layer, bool) or not isinstance(layer, (int, str)):
-            raise ValueError(f"dna_feature_layer={layer!r} must be an int (a hidden_states index) or a str (an "
-                             "encoder module name).")
-        if isinstance(layer, int):
-            if not -(num_layers + 1) <= layer <= num_layers:
-                raise ValueError(
-                    f"dna_feature_layer={layer} is out of range for a DNA encoder with {num_layers} layers "
-                    f"({num_layers + 1} hidden states)."
-                )
-            return
-        prefix = getattr(dna, "layers_module", None)
-        example = f"{prefix}.{num_layers - 1}" if prefix else "a submodule name"
-        if not _MODULE_PATH.match(layer):
-            raise ValueError(f"dna_feature_layer={layer!r} is not a module name (dotted, e.g. {example!r}).")
-        if prefix and layer.startswith(f"{prefix}."):
-            index = layer[len(prefix) + 1:].split(".")[0]
-            if not index.isdigit() or int(index) >= num_layers:
-                raise ValueError(
-                    f"dna_feature_layer={layer!r} names block {index} of a {dna.model_type} encoder with {num_layers} "
-                    f"blocks ({prefix}.0 .. {prefix}.{num_layers - 1}), e.g. {example!r}."
-                )
+
+def default_feature_layer(dna_config: PreTrainedConfig) -> int | str:
+    """The tap BioReason reads by default from this encoder (its config's `default_feature_layer()`, else -1)."""
+    default = getattr(dna_config, "default_feature_layer", None)
+    return default() if default is not None else -1
+
+
+def check_feature_layer(dna_config: PreTrainedConfig, layer) -> None:
+    """Refuse a tap that cannot exist on this encoder, naming it and the valid ones (what can be checked without the
+    encoder's modules; the model checks that a named site exists)."""
+    dna = dna_config
+    num_layers = dna.num_hidden_layers
+    if isinstance(layer, bool) or not isinstance(layer, (int, str)):
+        raise ValueError(f"dna_feature_layer={layer!r} must be an int (a hidden_states index) or a str (an "
+                         "encoder module name).")
+    if isinstance(layer, int):
+        if not -(num_layers + 1) <= layer <= num_layers:
+            raise ValueError(
+                f"dna_feature_layer={layer} is out of range for a DNA encoder with {num_layers} layers "
+                f"({num_layers + 1} hidden states)."
+            )
+        return
+    prefix = getattr(dna, "layers_module", None)
+    example = f"{prefix}.{num_layers - 1}" if prefix else "a submodule name"
+    if not _MODULE_PATH.match(layer):
+        raise ValueError(f"dna_feature_layer={layer!r} is not a module name (dotted, e.g. {example!r}).")
+    if prefix and layer.startswith(f"{prefix}."):
+        index = layer[len(prefix) + 1:].split(".")[0]
+        if not index.isdigit() or int(index) >= num_layers:
+            raise ValueError(
+                f"dna_feature_layer={layer!r} names block {index} of a {dna.model_type} encoder with {num_layers} "
+                f"blocks ({prefix}.0 .. {prefix}.{num_layers - 1}), e.g. {example!r}."
+            )
 
 
 __all__ = ["BioReasonConfig", "DNA_ENCODER_CONFIGS"]

@@ -297,6 +297,39 @@ def normalize_dna_sequence(sequence: str, iupac: str = "error") -> str:
     )
 
 
+def special_dna_tokens(dna_tokenizer) -> tuple[int, int]:
+    """How many special tokens a DNA tokenizer puts before and after a sequence (NT-v2: `<cls>`, 0; Evo 2: 0, 0)."""
+    marked = dna_tokenizer.build_inputs_with_special_tokens([-1])
+    return marked.index(-1), len(marked) - marked.index(-1) - 1
+
+
+def fit_dna_tokens(ids: list[int], limit: int, side: str | None, special: tuple[int, int], where: str) -> list[int]:
+    """
+    One sequence's DNA tokens within `limit` (`max_dna_tokens`): over it, an error naming `where` and the numbers
+    (`side=None`), or cut as asked and logged: `"right"` / `"left"` cut that end (as a tokenizer's truncation_side),
+    `"center"` keeps the middle. The special tokens around the sequence (`special`: before, after) are kept.
+
+    >>> fit_dna_tokens([3, 10, 11, 12, 13], 3, "center", (1, 0), "Row 0")
+    [3, 11, 12]
+    """
+    if len(ids) <= limit:
+        return ids
+    if side is None:
+        raise ValueError(
+            f"{where}: {len(ids)} DNA tokens exceed max_dna_tokens={limit}. Shorten the window, raise "
+            "max_dna_tokens (the encoder must support it), or pass dna_truncation='center' | 'left' | 'right'."
+        )
+    if side not in ("left", "right", "center"):
+        raise ValueError(f"dna_truncation={side!r}; expected None, 'left', 'right' or 'center'.")
+    before, after = special
+    body = ids[before : len(ids) - after]
+    keep = limit - before - after
+    start = {"right": 0, "left": len(body) - keep, "center": (len(body) - keep) // 2}[side]
+    kept = "the middle kept" if side == "center" else f"cut on the {side}"
+    logger.warning(f"{where}: truncated from {len(ids)} to {limit} DNA tokens ({kept}).")
+    return ids[:before] + body[start : start + keep] + ids[len(ids) - after :]
+
+
 def split_reasoning(text: str) -> dict[str, str]:
     """
     `{"reasoning": ..., "answer": ...}`: the text inside `<think>...</think>` and what follows it.
@@ -524,8 +557,8 @@ class BioReasonProcessor(ProcessorMixin):
             padding_side: defaults to left for generation and right when `assistant_spans` (training) are given.
             truncation, max_length: cut text tokens beyond `max_length`; an error if the cut would remove
                 DNA placeholders.
-            dna_truncation: `None` (default: a DNA sequence over `max_dna_tokens` is an error), or `"left"`,
-                `"right"`, `"center"` to keep that part of it; each truncation is logged.
+            dna_truncation: `None` (default: a DNA sequence over `max_dna_tokens` is an error), or `"right"` /
+                `"left"` to cut that end, `"center"` to keep the middle; each truncation is logged.
             assistant_spans: character spans to supervise per row (from the chat template's generation blocks);
                 adds `assistant_masks` and `labels`.
         """
@@ -641,25 +674,11 @@ class BioReasonProcessor(ProcessorMixin):
         return int((limit - before - after) * per_token)
 
     def _special_dna_tokens(self) -> tuple[int, int]:
-        """How many special tokens the DNA tokenizer puts before and after a sequence (NT-v2: `<cls>`, 0)."""
-        marked = self.dna_tokenizer.build_inputs_with_special_tokens([-1])
-        return marked.index(-1), len(marked) - marked.index(-1) - 1
+        return special_dna_tokens(self.dna_tokenizer)
 
     def _truncate_dna(self, ids, limit, side, row, index, bases):
-        before, after = self._special_dna_tokens()
-        where = f"Row {row}, DNA sequence {index} ({bases} bp)"
-        if side is None:
-            raise ValueError(
-                f"{where}: {len(ids)} DNA tokens exceed max_dna_tokens={limit}. Shorten the window, raise "
-                "max_dna_tokens (the encoder must support it), or pass dna_truncation='center' | 'left' | 'right'."
-            )
-        if side not in ("left", "right", "center"):
-            raise ValueError(f"dna_truncation={side!r}; expected None, 'left', 'right' or 'center'.")
-        body = ids[before : len(ids) - after]
-        keep = limit - before - after
-        start = {"right": 0, "left": len(body) - keep, "center": (len(body) - keep) // 2}[side]
-        logger.warning(f"{where}: truncated from {len(ids)} to {limit} DNA tokens ({side} kept).")
-        return ids[:before] + body[start : start + keep] + ids[len(ids) - after :]
+        return fit_dna_tokens(ids, limit, side, self._special_dna_tokens(), f"Row {row}, DNA sequence {index} "
+                              f"({bases} bp)")
 
     @staticmethod
     def _span_mask(offsets: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
@@ -741,4 +760,5 @@ class BioReasonProcessor(ProcessorMixin):
         return results
 
 
-__all__ = ["BioReasonProcessor", "check_conversations", "normalize_dna_sequence", "split_reasoning", "CHAT_TEMPLATE"]
+__all__ = ["BioReasonProcessor", "check_conversations", "fit_dna_tokens", "normalize_dna_sequence", "split_reasoning",
+           "CHAT_TEMPLATE"]

@@ -17,8 +17,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # The DNA encoders the door tests run on (`random-<kind>` specs, `tiny_bioreason(dna_encoder=kind, **tiny)`), each with
 # what its door tests need beyond a random model: its publisher's layout as a folder (`published_folder(kind, root)`,
 # for `build_bioreason` by Hub id and `bioreason convert`), a tap inside its first block, how the original BioReason
-# code held that encoder, and how much of each 4,001-bp KEGG window short tests keep (`kegg_trim`). Adding an encoder
-# kind adds its entry here.
+# code held that encoder, how much of each 4,001-bp KEGG window short tests keep (`kegg_trim`) and its CPU smoke
+# recipes. Adding an encoder kind adds its entry here.
 class OriginalEvo2:
     """The original code's `Evo2(name)`: a plain object holding the StripedHyena module, not an `nn.Module`, so a
     BioReason state dict of an Evo 2 run has no `dna_model.*` keys (its weights come from `--dna-model`)."""
@@ -51,6 +51,7 @@ ENCODER_KINDS = {
         "original_dna_model": lambda folder: __import__("modeling_bioreason").NucleotideTransformerForMaskedLM
         .from_pretrained(folder),
         "kegg_trim": 1024,  # 1,953 bp: 329 placeholders
+        "smoke": {"sft": "cpu-smoke-sft", "grpo": "cpu-smoke-grpo", "dna_only": "cpu-smoke-dna-only"},
     },
     "evo2": {
         "tiny": {"dna_hidden": 16, "dna_layers": 4},  # one block of each type: hcs, hcm, hcl, attn
@@ -58,6 +59,7 @@ ENCODER_KINDS = {
         "inner_tap": "blocks.0.mlp.l3",  # block 0's MLP branch, before the residual add
         "original_dna_model": OriginalEvo2,
         "kegg_trim": 1900,  # 201 bp: one placeholder per base
+        "smoke": {"sft": "cpu-smoke-sft-evo2", "grpo": "cpu-smoke-grpo-evo2", "dna_only": "cpu-smoke-dna-only-evo2"},
     },
 }
 

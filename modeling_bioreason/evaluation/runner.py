@@ -304,11 +304,9 @@ def load_model(model_path: str, device: str = "auto", task: Task | None = None, 
 
     config_file = Path(model_path) / "config.json"
     if config_file.exists() and json.loads(config_file.read_text()).get("model_type") == "bioreason_dna_only":
-        from ..tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
-        from ..dna_only import DNAOnlyClassifier
+        from ..dna_only import load_dna_only
 
-        return DNAOnlyPredictor(DNAOnlyClassifier.from_pretrained(model_path).eval(),
-                                NucleotideTransformerTokenizer.from_pretrained(model_path), task)
+        return DNAOnlyPredictor(*load_dna_only(model_path), task)
     scorer = load_zero_shot_scorer(model_path, **_device_kwargs(device, dtype))
     if scorer is not None:
         return scorer

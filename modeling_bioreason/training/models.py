@@ -7,10 +7,10 @@ import os
 import torch
 
 from ..build import build_bioreason
-from ..dna_encoders import random_dna_encoder
+from ..dna_encoders import DNA_ENCODERS, random_dna_encoder
 from ..example import tiny_tokenizer
 from ..pretrained_assets import qwen3_tokenizer, smollm2_gguf_path
-from .recipe import ModelSource
+from .recipe import DataSource, ModelSource
 
 
 def load_text_model(spec: str, trust_remote_code: bool = False):
@@ -64,3 +64,10 @@ def load_model(source: ModelSource, seed: int = 0):
     text_model, tokenizer = load_text_model(source.text_model, source.trust_remote_code)
     return build_bioreason(text_model, load_dna_model(source.dna_model), tokenizer=tokenizer,
                            projector_type=source.projector_type, dna_feature_layer=source.dna_feature_layer)
+
+
+def set_dna_budget(processor, model, data: DataSource) -> None:
+    """The processor's `max_dna_tokens` for a run: the recipe's, else the encoder's own (the paper's: NT-v2 1,024,
+    Evo 2 2,048); a longer window is then refused, as the processor does (never cut silently)."""
+    kind = DNA_ENCODERS.get(model.config.dna_config.model_type)
+    processor.max_dna_tokens = data.max_dna_tokens or (kind.dna_tokens if kind else processor.max_dna_tokens)

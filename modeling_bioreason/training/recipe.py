@@ -73,7 +73,8 @@ class DataSource:
     train_split: str = "train"
     eval_split: str | None = "val"
     trim_per_side: int = 0  # BioReason's KEGG SFT fed untrimmed 4 kb windows (672 NT tokens); 1024 trims to 329
-    max_dna_tokens: int = 1024  # BioReason's max_length_dna
+    # BioReason's max_length_dna; null: the encoder's (dna_encoders: NT-v2 1,024, Evo 2 2,048, the paper's settings)
+    max_dna_tokens: int | None = None
     limit: int | None = None  # first N training rows (smoke runs)
     eval_limit: int | None = None
     reasoning_lines: int | None = None  # keep only the first N lines of each reasoning trace (short CPU runs)
@@ -84,7 +85,8 @@ class DataSource:
                           ("reasoning_lines", 0)):
             value = getattr(self, name)
             if value is not None and value < low:
-                unset = " (or null for no limit)" if getattr(DataSource, name) is None else ""
+                unset = " (or null for the encoder's own)" if name == "max_dna_tokens" else \
+                    " (or null for no limit)" if getattr(DataSource, name) is None else ""
                 raise ValueError(f"data.{name}={value}: must be >= {low}{unset}.")
 
 
