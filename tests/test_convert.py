@@ -1,8 +1,6 @@
 """Converting checkpoints of the original BioReason code (key layouts from its Lightning, GRPO and HF savers)."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -89,10 +87,10 @@ def test_grpo_pytorch_model_bin_and_cli(original, dna_folder, tmp_path):
     folder, module, state = original
     torch.save(state, tmp_path / "pytorch_model.bin")
     out = tmp_path / "converted"
-    result = subprocess.run([sys.executable, "-m", "modeling_bioreason.cli", "convert", "--checkpoint",
-                             str(tmp_path / "pytorch_model.bin"), "--dna-model", str(dna_folder), "--text-model",
-                             str(folder / "text"), "--output", str(out)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
+    from modeling_bioreason.cli import main
+
+    assert main(["convert", "--checkpoint", str(tmp_path / "pytorch_model.bin"), "--dna-model", str(dna_folder),
+                 "--text-model", str(folder / "text"), "--output", str(out)]) == 0
     model = AutoModelForCausalLM.from_pretrained(out, trust_remote_code=True)
     merged = _expected_merged(module)
     torch.testing.assert_close(model.model.language_model.layers[0].mlp.down_proj.weight,
@@ -125,6 +123,57 @@ def test_hf_directory_with_dna_projection(original, dna_folder, tmp_path):
         "modeling_bioreason.BioReasonForConditionalGeneration")
     assert all(v.split(".")[0] in {"configuration_bioreason", "modeling_bioreason", "processing_bioreason"}
                for v in maps[0].values())
+
+
+def test_merged_lm_repo_by_hub_id_converts_through_the_cli_and_answers_in_pipeline_and_the_space(
+        original, encoder_kind, dna_folder, tmp_path, monkeypatch, capsys):
+    """bio-posttrain's layout (a merged LM with BioReason's tokenizer, `dna_projection.pt`, an Apache-2.0 card) by repo
+    id from a Hub cache, read at a named tap: `bioreason convert` writes a folder whose card credits the source, its
+    licence and base models, and which answers through `pipeline()` and the Space."""
+    import huggingface_hub
+    from huggingface_hub import ModelCard
+    from transformers import AutoTokenizer, pipeline
+
+    from entry_points import make_hub_cache
+    from modeling_bioreason.cli import main
+
+    folder, module, _ = original
+    source = tmp_path / "bio-posttrain"
+    merged_lm = Qwen3ForCausalLM(module.text_model.get_base_model().config)
+    merged_lm.load_state_dict(_expected_merged(module))
+    merged_lm.save_pretrained(source)
+    AutoTokenizer.from_pretrained(folder / "text").save_pretrained(source)
+    torch.save(module.dna_projection.state_dict(), source / "dna_projection.pt")
+    (source / "README.md").write_text("---\nlicense: apache-2.0\nbase_model: Qwen/Qwen3-1.7B\n---\n# A DNA SFT model\n")
+    repo_id = "mims-harvard/bio-posttrain-tiny-dna-sft"
+    make_hub_cache(source, tmp_path / "cache", repo_id)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # as HF_HUB_CACHE= does
+    tap, out = ENCODER_KINDS[encoder_kind]["inner_tap"], tmp_path / "converted"
+    assert main(["convert", "--checkpoint", repo_id, "--dna-model", str(dna_folder), "--dna-feature-layer", tap,
+                 "--output", str(out)]) == 0, capsys.readouterr().err
+
+    model = AutoModelForCausalLM.from_pretrained(out, trust_remote_code=True).eval()
+    evo2 = encoder_kind == "evo2"
+    assert model.config.dna_feature_layer == tap
+    assert model.config.dna_config.model_type == ("evo2" if evo2 else "nucleotide_transformer")
+    torch.testing.assert_close(model.model.dna_projector.linear_1.weight, module.dna_projection.weight)
+    card = ModelCard.load(out / "README.md")  # the Hub's own parser
+    assert card.data.license == ("apache-2.0" if evo2 else "cc-by-nc-sa-4.0")  # Evo 2 + the source's Apache-2.0
+    assert card.data.base_model == ([repo_id, "arcinstitute/evo2_1b_base"] if evo2 else [repo_id])
+    assert f"[`{repo_id}`](https://huggingface.co/{repo_id}), released under apache-2.0" in card.text
+    assert f"read at `dna_feature_layer={tap!r}`" in card.text
+
+    messages = [{"role": "user", "content": [{"type": "dna", "sequence": "ACGTACGTTTGACAGATTACA"},
+                                             {"type": "dna", "sequence": "ACGTACGTTTGACAGGTTACA"},
+                                             {"type": "text", "text": "Which disease?"}]}]
+    answered = pipeline(model=str(out), trust_remote_code=True)(messages, max_new_tokens=4, do_sample=False)[0]
+    assert answered["generated_text"][-1]["role"] == "assistant" and set(answered) >= {"reasoning", "answer"}
+    app = pytest.importorskip("spaces_app.app")
+    monkeypatch.setattr(app, "MAX_NEW_TOKENS", 4)
+    *_, (chat, shown) = app.BioReasonDemo(str(out)).respond("Paste sequences", "ACGTACGTTTGACAGATTACA",
+                                                            "ACGTACGTTTGACAGGTTACA", None, "", None, 0,
+                                                            "Which disease?", 0)
+    assert chat[-1]["role"] == "assistant" and shown.startswith("### ")
 
 
 def test_bad_checkpoints_are_named(original, encoder_kind, tmp_path_factory, tmp_path, capsys):

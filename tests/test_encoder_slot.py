@@ -101,6 +101,14 @@ def test_the_default_tap_is_the_encoders_and_old_configs_keep_theirs():
     assert config.dna_feature_layer == dna.default_feature_layer() == -1
     reloaded = BioReasonConfig.from_dict(config.to_dict())
     assert reloaded.dna_feature_layer == -1 and type(reloaded.dna_config) is type(dna)
+    from modeling_bioreason import Evo2Config
+
+    evo2_1b = Evo2Config()  # the 1B shapes: 25 blocks; BioReason's and bio-posttrain's tap
+    config = BioReasonConfig(text_config=text, dna_config=evo2_1b, dna_token_id=61, dna_start_token_id=60,
+                             dna_end_token_id=62)
+    assert config.dna_feature_layer == "blocks.20.mlp.l3"
+    reloaded = BioReasonConfig.from_dict(config.to_dict())
+    assert reloaded.dna_feature_layer == "blocks.20.mlp.l3" and type(reloaded.dna_config) is Evo2Config
 
 
 @pytest.fixture(scope="module")
@@ -327,6 +335,14 @@ def test_a_tokenizer_that_does_not_match_the_encoder_is_refused_naming_both_side
     with pytest.raises(ValueError, match=r"mismatched: The DNA tokenizer does not match the DNA encoder: the model's "
                                          r"encoder is 'toy_dna'.*the DNA tokenizer is NucleotideTransformerTokenizer"):
         AutoProcessor.from_pretrained(folder)
+    config["dna_config"] = random_dna_encoder("random-evo2:16x4").config.to_dict()  # the real second encoder
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"mismatched: The DNA tokenizer does not match the DNA encoder: the model's "
+                                         r"encoder is 'evo2', which needs the Evo 2 byte tokenizer \(Evo2Tokenizer: one "
+                                         r"token per base, nothing added\); the DNA tokenizer is "
+                                         r"NucleotideTransformerTokenizer .*: the NT-v2 6-mer tokenizer .*, for a "
+                                         r"'nucleotide_transformer' encoder"):
+        AutoProcessor.from_pretrained(folder)
     config["dna_config"]["model_type"] = "unknown_dna"
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"Unknown DNA encoder model_type 'unknown_dna'.*The DNA tokenizer is "
@@ -365,11 +381,17 @@ def test_a_folder_saved_before_the_encoder_slot_loads_unchanged(tmp_path):
 HUB_LICENSE_IDS = {"apache-2.0", "mit", "cc-by-nc-sa-4.0", "cc-by-sa-4.0", "cc-by-4.0", "other"}
 
 
-@pytest.mark.parametrize("encoder_source, license", [
-    ("InstaDeepAI/nucleotide-transformer-v2-500m-multi-species", "cc-by-nc-sa-4.0"),  # as from_pretrained(hub id)
-    ("", "apache-2.0"),  # built from a config: random weights, nobody's
+@pytest.mark.parametrize("spec, encoder_source, license, credit", [
+    # as from_pretrained(hub id) records it
+    ("random-nt-v2:32x2", "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species", "cc-by-nc-sa-4.0",
+     "InstaDeep's Nucleotide Transformer v2, CC BY-NC-SA 4.0"),
+    ("random-evo2:16x4", "arcinstitute/evo2_1b_base", "apache-2.0", "Arc Institute's Evo 2, Apache-2.0"),
+    # built from a config: random weights, nobody's
+    ("random-nt-v2:32x2", "", "apache-2.0", None),
+    ("random-evo2:16x4", "", "apache-2.0", None),
 ])
-def test_the_licence_follows_the_encoder_weights(small_lm_and_tokenizer, tmp_path, encoder_source, license):
+def test_the_licence_follows_the_encoder_weights(small_lm_and_tokenizer, tmp_path, spec, encoder_source, license,
+                                                 credit):
     from huggingface_hub import ModelCard, ModelCardData
     from huggingface_hub.utils import validate_repo_id
 
@@ -377,7 +399,7 @@ def test_the_licence_follows_the_encoder_weights(small_lm_and_tokenizer, tmp_pat
 
     lm, tokenizer = small_lm_and_tokenizer
     lm.config._name_or_path = "Qwen/Qwen3-4B"
-    encoder = random_dna_encoder("random-nt-v2:32x2")
+    encoder = random_dna_encoder(spec)
     encoder.config._name_or_path = encoder_source
     model, processor = build_bioreason(lm, encoder, tokenizer=tokenizer)
     save_bioreason(model, processor, tmp_path / "model")
@@ -388,10 +410,13 @@ def test_the_licence_follows_the_encoder_weights(small_lm_and_tokenizer, tmp_pat
         validate_repo_id(repo_id)
     if encoder_source:
         assert data.base_model == ["Qwen/Qwen3-4B", encoder_source]
-        assert "InstaDeep's Nucleotide Transformer v2, CC BY-NC-SA 4.0" in card.text
+        assert credit in card.text
+        other = "Arc Institute" if "InstaDeep" in credit else "InstaDeep"
+        assert other not in card.content  # nobody else's weights named
     else:  # a random encoder: nobody's weights named, claimed or listed
         assert data.base_model == ["Qwen/Qwen3-4B"] and not model.config.dna_encoder_pretrained
-        assert "InstaDeep" not in card.content and "CC BY-NC" not in card.content
+        for publisher in ("InstaDeep", "CC BY-NC", "Arc Institute"):
+            assert publisher not in card.content
         assert "randomly initialised: this folder holds no pretrained DNA-encoder weights" in card.text
         assert "random weights" in card.text
 
@@ -411,9 +436,33 @@ def test_recipe_and_baseline_cards_with_random_encoder_specs_claim_no_encoder_we
         assert "InstaDeep" not in card and "CC BY-NC" not in card and "randomly initialised" in card
 
 
+def test_an_evo2_processor_takes_windows_up_to_2048_bases_and_refuses_or_cuts_longer_ones_as_asked(caplog):
+    """The paper's Evo 2 budget, from the encoder kind: one placeholder per base up to 2,048; one base more is an error
+    naming the numbers unless `dna_truncation` says how to cut (logged), never a silent cut."""
+    model, processor = small_bioreason("evo2")
+    assert processor.dna_tokenizer.model_max_length == processor.max_dna_bases == 2048
+    window = ("ACGTTGCA" * 256)[:2048]
+    inputs = chat_inputs(processor, short_chat([window, window[:100]]))
+    assert inputs["dna_attention_mask"].sum(-1).tolist() == [[2048, 100]]
+    assert int((inputs["input_ids"] == model.config.dna_token_id).sum()) == 2148  # one placeholder per base
+    with pytest.raises(ValueError, match=r"Row 0, DNA sequence 0 \(2049 bp\): 2049 DNA tokens exceed "
+                                         r"max_dna_tokens=2048"):
+        chat_inputs(processor, short_chat([window + "A"]))
+    text = processor.apply_chat_template(short_chat([window + "ACG"]), add_generation_prompt=True)
+    with caplog.at_level("WARNING"):
+        cut = processor(text=text, dna=[window + "ACG"], dna_truncation="center", return_tensors="pt")
+    assert cut["dna_input_ids"][0, 0].tolist() == list((window + "ACG")[1:2049].encode())
+    assert "truncated from 2051 to 2048 DNA tokens (the middle kept)" in caplog.text
+
+
 def test_random_encoder_specs_name_their_kind():
     encoder = random_dna_encoder("random-nt-v2:48x3")
     assert (encoder.config.hidden_size, encoder.config.num_hidden_layers) == (48, 3)
+    evo2 = random_dna_encoder("random-evo2:16x5").config
+    assert evo2.block_types == ["hcs", "hcm", "hcl", "attn", "hcs"] and evo2.default_feature_layer() == "blocks.4.mlp.l3"
+    with pytest.raises(ValueError, match=r"'random-evo2:12x2': a random Evo 2 is `random-evo2:<hidden>x<layers>` "
+                                         r"with hidden a positive multiple of 8"):
+        random_dna_encoder("random-evo2:12x2")
     assert random_dna_encoder("InstaDeepAI/nucleotide-transformer-v2-50m-multi-species") is None  # a Hub id
     with pytest.raises(ValueError, match=r"'random-nt-v3:8x1' names no random DNA encoder.*one of \['evo2', 'nt-v2'\]"):
         random_dna_encoder("random-nt-v3:8x1")
