@@ -168,6 +168,10 @@ def test_merged_lm_repo_by_hub_id_converts_through_the_cli_and_answers_in_pipeli
                                              {"type": "text", "text": "Which disease?"}]}]
     answered = pipeline(model=str(out), trust_remote_code=True)(messages, max_new_tokens=4, do_sample=False)[0]
     assert answered["generated_text"][-1]["role"] == "assistant" and set(answered) >= {"reasoning", "answer"}
+    capsys.readouterr()
+    assert main(["ask", "--model", str(out), "--reference", "ACGTACGTTTGACAGATTACA", "--variant",
+                 "ACGTACGTTTGACAGGTTACA", "--question", "Which disease?", "--max-new-tokens", "4"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"reasoning", "answer"}
     app = pytest.importorskip("spaces_app.app")
     monkeypatch.setattr(app, "MAX_NEW_TOKENS", 4)
     *_, (chat, shown) = app.BioReasonDemo(str(out)).respond("Paste sequences", "ACGTACGTTTGACAGATTACA",
