@@ -29,6 +29,7 @@ class DNAOnlyConfig(PreTrainedConfig):
 
     dna_config: dict | PreTrainedConfig | None = None
     dna_feature_layer: int | str | None = None
+    dna_truncation: str | None = None  # a window over the DNA budget: None (an error), or center | left | right
     classifier_hidden: int = 256
     classifier_dropout: float = 0.1
 
@@ -91,13 +92,14 @@ def load_dna_only(folder: str):
 
 class DNAPairCollator:
     """Rows -> `(batch, 2, dna_len)` encoder ids and masks (right-padded) and class indices. A window over
-    `max_dna_tokens` is an error naming the row (never cut silently)."""
+    `max_dna_tokens` is an error naming the row, or cut as `dna_truncation` says (logged): never cut silently."""
 
-    def __init__(self, tokenizer, label2id: dict[str, int], task, trim_per_side: int, max_dna_tokens: int):
+    def __init__(self, tokenizer, label2id: dict[str, int], task, trim_per_side: int, max_dna_tokens: int,
+                 dna_truncation: str | None = None):
         from .tasks import get_task
 
         self.tokenizer, self.label2id, self.task = tokenizer, label2id, get_task(task)  # a Task or its name
-        self.trim_per_side, self.max_dna_tokens = trim_per_side, max_dna_tokens
+        self.trim_per_side, self.max_dna_tokens, self.dna_truncation = trim_per_side, max_dna_tokens, dna_truncation
 
     def __call__(self, rows: list[dict]) -> dict:
         from .data.windows import trim_flanks
@@ -106,7 +108,7 @@ class DNAPairCollator:
         sequences = [normalize_dna_sequence(trim_flanks(row[key], self.trim_per_side), iupac="to_n")
                      for row in rows for key in keys]
         special = special_dna_tokens(self.tokenizer)
-        ids = [fit_dna_tokens(x, self.max_dna_tokens, None, special,
+        ids = [fit_dna_tokens(x, self.max_dna_tokens, self.dna_truncation, special,
                               f"Row {i // 2}, {keys[i % 2].split('_')[0]} window ({len(sequences[i])} bp after "
                               f"trim_per_side={self.trim_per_side})")
                for i, x in enumerate(self.tokenizer(sequences)["input_ids"])]

@@ -42,6 +42,7 @@ DNA_PAD_TOKEN = "<|dna_pad|>"
 DNA_END_TOKEN = "<|dna_end|>"
 DNA_TOKENS = (DNA_START_TOKEN, DNA_PAD_TOKEN, DNA_END_TOKEN)
 IUPAC_AMBIGUITY_CODES = "RYSWKMBDHV"
+DNA_TRUNCATION = (None, "right", "left", "center")  # None: a DNA sequence over max_dna_tokens is an error
 IGNORE_INDEX = -100
 
 # The chat template lives in chat_template.jinja next to this file (package data). A saved processor writes it to its
@@ -319,8 +320,8 @@ def fit_dna_tokens(ids: list[int], limit: int, side: str | None, special: tuple[
             f"{where}: {len(ids)} DNA tokens exceed max_dna_tokens={limit}. Shorten the window, raise "
             "max_dna_tokens (the encoder must support it), or pass dna_truncation='center' | 'left' | 'right'."
         )
-    if side not in ("left", "right", "center"):
-        raise ValueError(f"dna_truncation={side!r}; expected None, 'left', 'right' or 'center'.")
+    if side not in DNA_TRUNCATION:
+        raise ValueError(f"dna_truncation={side!r}; expected one of {DNA_TRUNCATION}.")
     before, after = special
     body = ids[before : len(ids) - after]
     keep = limit - before - after
@@ -357,7 +358,11 @@ class BioReasonProcessor(ProcessorMixin):
         dna_tokenizer: the DNA encoder's tokenizer (saved in the `dna_tokenizer/` subfolder); default: the published
             NT-v2 one; `processor.dna_encoder_type` is then the `model_type` of the encoder it tokenizes for.
         chat_template: defaults to the Qwen3-style template with DNA blocks.
-        max_dna_tokens: longest DNA token sequence accepted (default: the DNA tokenizer's `model_max_length`).
+        max_dna_tokens: longest DNA token sequence accepted (default: the DNA tokenizer's `model_max_length`: 2,048
+            for NT-v2 and for Evo 2, whose tokenizer BioReason builds with the paper's 2,048-base budget).
+        dna_truncation: the policy for a DNA sequence over `max_dna_tokens` when a call does not give one: `None`
+            (default: an error naming it), or `"right"` / `"left"` (cut that end), `"center"` (keep the middle),
+            each truncation logged.
         iupac: `"error"` (default) or `"to_n"`: what to do with IUPAC ambiguity codes in DNA.
 
     Example:
@@ -381,6 +386,7 @@ class BioReasonProcessor(ProcessorMixin):
         chat_template: str | None = None,
         max_dna_tokens: int | None = None,
         iupac: str = "error",
+        dna_truncation: str | None = None,
         **kwargs,
     ):
         if chat_template is None:
@@ -392,8 +398,11 @@ class BioReasonProcessor(ProcessorMixin):
         self.dna_encoder_type = check_dna_tokenizer(dna_tokenizer)
         if iupac not in ("error", "to_n"):
             raise ValueError(f"iupac={iupac!r}; expected 'error' or 'to_n'.")
+        if dna_truncation not in DNA_TRUNCATION:
+            raise ValueError(f"dna_truncation={dna_truncation!r}; expected one of {DNA_TRUNCATION}.")
         self.max_dna_tokens = max_dna_tokens
         self.iupac = iupac
+        self.dna_truncation = dna_truncation
         super().__init__(tokenizer, dna_tokenizer, chat_template=chat_template, **kwargs)
         missing = [token for token in DNA_TOKENS if token not in tokenizer.get_vocab()]
         if missing:
@@ -557,8 +566,9 @@ class BioReasonProcessor(ProcessorMixin):
             padding_side: defaults to left for generation and right when `assistant_spans` (training) are given.
             truncation, max_length: cut text tokens beyond `max_length`; an error if the cut would remove
                 DNA placeholders.
-            dna_truncation: `None` (default: a DNA sequence over `max_dna_tokens` is an error), or `"right"` /
-                `"left"` to cut that end, `"center"` to keep the middle; each truncation is logged.
+            dna_truncation: `None` (default: the processor's `dna_truncation`, itself None by default: a DNA sequence
+                over `max_dna_tokens` is an error), or `"right"` / `"left"` to cut that end, `"center"` to keep the
+                middle; each truncation is logged.
             assistant_spans: character spans to supervise per row (from the chat template's generation blocks);
                 adds `assistant_masks` and `labels`.
         """
@@ -597,7 +607,8 @@ class BioReasonProcessor(ProcessorMixin):
                     "sequence(s) were given; each DNA block needs exactly one sequence."
                 )
 
-        dna_ids = self._tokenize_dna(dna_sequences, dna_truncation)
+        dna_ids = self._tokenize_dna(dna_sequences, dna_truncation if dna_truncation is not None else
+                                     self.dna_truncation)
         if add_special_tokens is None:
             bos = self.tokenizer.bos_token
             add_special_tokens = not (bos is not None and all(t.startswith(bos) for t in texts))

@@ -278,7 +278,7 @@ class DNAOnlyPredictor:
         from ..dna_only import DNAPairCollator
 
         collator = DNAPairCollator(self.tokenizer, self.model.config.label2id, self.task, config.trim_per_side,
-                                   self.tokenizer.model_max_length)
+                                   self.tokenizer.model_max_length, getattr(self.model.config, "dna_truncation", None))
         batch = collator([{key: row[key] for key in ("reference_sequence", "variant_sequence")} for row in rows])
         with torch.inference_mode():
             logits = self.model(**{k: v.to(self.model.device) for k, v in batch.items()}).logits.float()

@@ -42,12 +42,12 @@ def _dna_only_trainer(recipe: Recipe, train) -> tuple:
         encoder = load_dna_encoder(source)
     kind = encoder_kind(encoder.config.model_type)
     config = DNAOnlyConfig(dna_config=encoder.config, dna_feature_layer=recipe.model.dna_feature_layer,
-                           id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
+                           dna_truncation=recipe.data.dna_truncation, id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
     model = DNAOnlyClassifier(config)
     model.dna_encoder.load_state_dict(encoder.state_dict())
     tokenizer = kind.tokenizer(source)
     collator = DNAPairCollator(tokenizer, config.label2id, task, recipe.data.trim_per_side,
-                               recipe.data.max_dna_tokens or kind.dna_tokens)
+                               recipe.data.max_dna_tokens or kind.dna_tokens, recipe.data.dna_truncation)
     args = TrainingArguments(**{"report_to": "none", **recipe.training}, remove_unused_columns=False)
     return Trainer(model=model, args=args, train_dataset=train, data_collator=collator), tokenizer
 

@@ -67,7 +67,9 @@ def load_model(source: ModelSource, seed: int = 0):
 
 
 def set_dna_budget(processor, model, data: DataSource) -> None:
-    """The processor's `max_dna_tokens` for a run: the recipe's, else the encoder's own (the paper's: NT-v2 1,024,
-    Evo 2 2,048); a longer window is then refused, as the processor does (never cut silently)."""
+    """The processor's DNA budget for a run: `max_dna_tokens` from the recipe, else the encoder's own (the paper's:
+    NT-v2 1,024, Evo 2 2,048), and what a longer window gets (`data.dna_truncation`: refused by default, or cut as
+    the recipe says, logged). The exported processor keeps both."""
     kind = DNA_ENCODERS.get(model.config.dna_config.model_type)
     processor.max_dna_tokens = data.max_dna_tokens or (kind.dna_tokens if kind else processor.max_dna_tokens)
+    processor.dna_truncation = data.dna_truncation
