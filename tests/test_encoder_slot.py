@@ -16,7 +16,7 @@ from transformers.modeling_outputs import BaseModelOutput
 
 from conftest import FIXTURES
 from entry_points import chat_inputs, saved_folder, short_chat, small_bioreason
-from modeling_bioreason import BioReasonConfig, BioReasonForConditionalGeneration, build_bioreason
+from modeling_bioreason import BioReasonConfig, BioReasonForConditionalGeneration, BioReasonProcessor, build_bioreason
 from modeling_bioreason.dna_encoders import random_dna_encoder
 
 BATCH = [short_chat(["ACGTACGTTTGACAGATTACAGG", "ACGTACGTTTGACAGGTTACA"]),
@@ -436,7 +436,7 @@ def test_recipe_and_baseline_cards_with_random_encoder_specs_claim_no_encoder_we
         assert "InstaDeep" not in card and "CC BY-NC" not in card and "randomly initialised" in card
 
 
-def test_an_evo2_processor_takes_windows_up_to_2048_bases_and_refuses_or_cuts_longer_ones_as_asked(caplog):
+def test_an_evo2_processor_takes_windows_up_to_2048_bases_and_refuses_or_cuts_longer_ones_as_asked(caplog, tmp_path):
     """The paper's Evo 2 budget, from the encoder kind: one placeholder per base up to 2,048; one base more is an error
     naming the numbers unless `dna_truncation` says how to cut (logged), never a silent cut."""
     model, processor = small_bioreason("evo2")
@@ -453,6 +453,13 @@ def test_an_evo2_processor_takes_windows_up_to_2048_bases_and_refuses_or_cuts_lo
         cut = processor(text=text, dna=[window + "ACG"], dna_truncation="center", return_tensors="pt")
     assert cut["dna_input_ids"][0, 0].tolist() == list((window + "ACG")[1:2049].encode())
     assert "truncated from 2051 to 2048 DNA tokens (the middle kept)" in caplog.text
+    processor = copy.deepcopy(processor)  # the processor's own policy (a recipe's data.dna_truncation), saved with it
+    processor.dna_truncation = "center"
+    processor.save_pretrained(tmp_path / "processor")
+    reloaded = BioReasonProcessor.from_pretrained(tmp_path / "processor")
+    assert reloaded.dna_truncation == "center" and reloaded.max_dna_bases == 2048
+    assert torch.equal(reloaded(text=text, dna=[window + "ACG"], return_tensors="pt")["dna_input_ids"],
+                       cut["dna_input_ids"])
 
 
 def test_random_encoder_specs_name_their_kind():
