@@ -363,6 +363,31 @@ def stage_grpo(ctx):
     return results
 
 
+def time_generation(predictor, config, batches, device) -> dict:
+    """`batch_<n>`: time to first token, seconds, new tokens/s and peak memory of `predictor.predict` on n KEGG rows
+    (after a warm-up row), for each n in `batches`."""
+    from modeling_bioreason.evaluation.config import EvaluationConfig
+
+    first = EvaluationConfig(**{**config.__dict__, "max_new_tokens": 1})
+    predictor.predict(kegg_rows(1), first)  # warm-up
+    results = {}
+    for batch in batches:
+        rows = kegg_rows(batch)
+        device.sync()
+        t0 = time.perf_counter()
+        predictor.predict(rows, first)
+        device.sync()
+        ttft = time.perf_counter() - t0
+        device.reset_peak()
+        t0 = time.perf_counter()
+        predictor.predict(rows, config)
+        device.sync()
+        seconds = time.perf_counter() - t0
+        results[f"batch_{batch}"] = {"time_to_first_token_s": ttft, "s": seconds, "peak_memory_gib": device.peak_gib(),
+                                     "new_tokens_per_s": batch * config.max_new_tokens / seconds}
+    return results
+
+
 def stage_generate(ctx):
     from modeling_bioreason.evaluation.config import EvaluationConfig
     from modeling_bioreason.evaluation.runner import BioReasonPredictor
@@ -375,24 +400,9 @@ def stage_generate(ctx):
     predictor = BioReasonPredictor(model, processor, get_task("kegg_disease"))
     config = EvaluationConfig(model="in-memory", max_new_tokens=sizes.gen_new_tokens, do_sample=False,
                               trim_per_side=sizes.trim_per_side)
-    first = EvaluationConfig(**{**config.__dict__, "max_new_tokens": 1})
     # no EOS: every row generates max_new_tokens (random weights would stop anywhere)
     model.generation_config.eos_token_id = None
-    predictor.predict(kegg_rows(1), first)  # warm-up
-    results = {}
-    for batch in sizes.gen_batches:
-        rows = kegg_rows(batch)
-        device.sync()
-        t0 = time.perf_counter()
-        predictor.predict(rows, first)
-        device.sync()
-        ttft = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        predictor.predict(rows, config)
-        device.sync()
-        seconds = time.perf_counter() - t0
-        results[f"batch_{batch}"] = {"time_to_first_token_s": ttft, "s": seconds,
-                                     "new_tokens_per_s": batch * sizes.gen_new_tokens / seconds}
+    results = time_generation(predictor, config, sizes.gen_batches, device)
     one, most = results[f"batch_{sizes.gen_batches[0]}"], results[f"batch_{sizes.gen_batches[-1]}"]
     results["throughput_gain_largest_vs_batch_1"] = most["new_tokens_per_s"] / one["new_tokens_per_s"]
 
@@ -477,23 +487,8 @@ def stage_evo2(ctx):
     predictor = BioReasonPredictor(model, processor, get_task("kegg_disease"))
     config = EvaluationConfig(model="in-memory", max_new_tokens=sizes.gen_new_tokens, do_sample=False,
                               trim_per_side=sizes.evo2_trim_per_side)
-    first = EvaluationConfig(**{**config.__dict__, "max_new_tokens": 1})
-    predictor.predict(kegg_rows(1), first)  # warm-up
-    for batch in sizes.gen_batches[:2]:
-        rows = kegg_rows(batch)
-        device.sync()
-        t0 = time.perf_counter()
-        predictor.predict(rows, first)
-        device.sync()
-        ttft = time.perf_counter() - t0
-        device.reset_peak()
-        t0 = time.perf_counter()
-        predictor.predict(rows, config)
-        device.sync()
-        seconds = time.perf_counter() - t0
-        results[f"generate_batch_{batch}"] = {"time_to_first_token_s": ttft, "s": seconds,
-                                              "new_tokens_per_s": batch * sizes.gen_new_tokens / seconds,
-                                              "peak_memory_gib": device.peak_gib()}
+    for name, figures in time_generation(predictor, config, sizes.gen_batches[:2], device).items():
+        results[f"generate_{name}"] = figures
     return results
 
 
