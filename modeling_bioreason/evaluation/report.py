@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..tasks import ALIASES
+from ..tasks import get_task
 
 RULES = {"strict": "strict (answer span → label set)", "paper_lenient": "paper-lenient (BioReason's substring rule)"}
 HOW_TO_READ = {
@@ -13,6 +13,10 @@ HOW_TO_READ = {
     "variant_effect": "How to read this: AUROC/AUPRC rank rows by the per-row score (higher = more pathogenic) and "
                       "need no threshold; compare them with the zero-shot DNA baseline (NT-v2 masked-marginal LLR). "
                       "Accuracy/F1 use the parsed answer (unparseable = wrong); n_scored says how many rows had a score.",
+    "substituted_base": "How to read this: every row asks the same question, so only the DNA tells the answers apart "
+                        "(four balanced bases: the majority class scores about 25%). Accuracy above that means the "
+                        "model read the DNA; shuffled DNA should fall back to about 25%, and the reference window in "
+                        "place of the variant to about 0% (the reference base is never the answer).",
 }
 
 
@@ -27,10 +31,10 @@ def metric_table(task: str, systems: list[tuple[str, dict]]) -> list[str]:
     Markdown rows, one per (system, rule): the task's columns; variant effect adds AUROC/AUPRC/n_scored. The one
     renderer of evaluation tables: `report.md` and the model card's evaluation section both use it.
     """
-    kegg = ALIASES.get(task, task) == "kegg_disease"
-    columns = ["accuracy", "macro_f1", "macro_precision", "macro_recall", "unparseable", "other"] if kegg else [
-        "accuracy", "f1", "precision", "recall", "unparseable"]
-    ranking = [] if kegg else ["auroc", "auprc", "n_scored"]
+    task_object = get_task(task)
+    columns = ["accuracy", "f1", "precision", "recall", "unparseable"] if task_object.has_score else list(
+        task_object.report_columns)
+    ranking = ["auroc", "auprc", "n_scored"] if task_object.has_score else []
     lines = ["| system | rule | " + " | ".join(columns + ranking) + " |",
              "|---|---|" + "---|" * (len(columns) + len(ranking))]
     for system, metrics in systems:
