@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LOOKUP_MODEL = "lookup"  # --model lookup: score the lookup baseline alone, without a model
+DNA_ABLATIONS = ("shuffle", "reference-only", "zero")  # see evaluation/ablation.py
 
 
 @dataclass
@@ -35,6 +36,14 @@ class EvaluationConfig:
     # A BioReason folder loads through this package's own classes; any other folder's code (auto_map) runs only with
     # this set, as in transformers.
     trust_remote_code: bool = False
+    # Re-run the same rows with the DNA altered, each mode as a run of its own under <output_dir>/dna_ablation/<mode>,
+    # and report each beside the intact run (paired McNemar test). Repeatable on the command line.
+    dna_ablation: list[str] = field(default_factory=list, metadata={
+        "action": "extend", "choices": DNA_ABLATIONS, "metavar": "MODE",
+        "help": "shuffle (each row gets another row's DNA), reference-only (variant window := reference window), "
+                "zero (projected DNA features zeroed); repeatable"})
+    # Set on the runs that --dna-ablation starts (never on the command line): the mode this run evaluates.
+    ablation: str | None = field(default=None, init=False)
 
     def __post_init__(self):
         if self.batch_size < 1 or self.max_new_tokens < 1:
@@ -43,7 +52,12 @@ class EvaluationConfig:
             raise ValueError(f"dtype must be auto, bfloat16, float16 or float32; got {self.dtype!r}.")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}.")
+        unknown = [mode for mode in self.dna_ablation if mode not in DNA_ABLATIONS]
+        if unknown:
+            raise ValueError(f"dna_ablation {unknown[0]!r} is not one of {list(DNA_ABLATIONS)}.")
+        self.dna_ablation = list(dict.fromkeys(self.dna_ablation))
 
     def identity(self) -> dict:
-        resumable = {"limit", "batch_size", "output_dir", "device", "zero_shot_baseline", "trust_remote_code"}  # report-side only
+        resumable = {"limit", "batch_size", "output_dir", "device", "zero_shot_baseline", "trust_remote_code",
+                     "dna_ablation"}  # report-side only (each ablation is a run of its own, with `ablation` set)
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in resumable}

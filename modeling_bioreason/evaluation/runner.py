@@ -28,6 +28,7 @@ from ..data.tasks import load_split
 from ..data.windows import trim_flanks
 from ..tasks import Task, task_of_dataset
 from ..tasks.scoring import answer_prefix
+from . import ablation
 from .baseline import lookup_answers
 from .config import LOOKUP_MODEL, EvaluationConfig
 from .report import HOW_TO_READ, write_markdown, write_per_class_chart
@@ -288,18 +289,27 @@ def _check_rows_fingerprints(log: PredictionLog, rows: list[dict]) -> list[int]:
     return stale_in_range
 
 
-def evaluate(config: EvaluationConfig, model=None, processor=None, progress: bool = True) -> dict:
+def evaluate(config: EvaluationConfig, model=None, processor=None, progress: bool = True, predictor=None) -> dict:
     """
     Run (or resume) an evaluation and write its report. Returns the report dict.
 
-    A loaded `model`/`processor` may be passed instead of loading `config.model`; `config.model == "lookup"` scores
-    the lookup baseline alone. The task comes from `config.task` or the dataset card (never from the answers).
+    A loaded `model`/`processor` (or a `predictor`) may be passed instead of loading `config.model`;
+    `config.model == "lookup"` scores the lookup baseline alone. The task comes from `config.task` or the dataset card
+    (never from the answers). `config.dna_ablation` runs each mode as an evaluation of its own (`ablation.py`).
     """
     import torch
     from tqdm.auto import tqdm
 
     output_dir = Path(config.output_dir)
     task = task_of_dataset(config.dataset, config.config, config.task)
+    if config.dna_ablation:  # refused before any work: what the dataset or the model cannot be ablated with
+        if config.model == LOOKUP_MODEL:
+            ablation.check_model(config.dna_ablation, "lookup")
+        from .zero_shot import is_nt_masked_lm
+
+        if model is None and predictor is None and is_nt_masked_lm(config.model):
+            ablation.check_model(config.dna_ablation, "zero_shot_dna")
+        ablation.check_dataset(config.dna_ablation, config.dataset, config.config, config.split)
     dataset = load_split(config.dataset, config.config, config.split)
     if len(dataset) == 0:
         raise ValueError(f"Split {config.split!r} of {config.dataset!r} ({config.config}) is empty: nothing to evaluate.")
@@ -307,6 +317,10 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         dataset = dataset.select(range(min(config.limit, len(dataset))))
     rows = dataset.to_list()
     task.check_rows(rows, f"dataset {config.dataset!r} ({config.config}/{config.split})")
+    ablation.check_rows(config.dna_ablation, rows, f"the evaluated set of {config.dataset!r} ({config.config}/"
+                                                   f"{config.split})")
+    if config.ablation:  # this run is one DNA ablation of another: the same rows, their DNA altered
+        rows = ablation.ablate_rows(rows, config.ablation, config.seed)
     import datasets
 
     has_baseline = config.baseline_split in datasets.get_dataset_split_names(config.dataset, config.config)
@@ -332,7 +346,9 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     started = time.perf_counter()
     kind, skipped, score_seconds = "lookup", {}, 0.0
     if config.model != LOOKUP_MODEL:
-        if model is not None:
+        if predictor is not None:
+            pass
+        elif model is not None:
             predictor = BioReasonPredictor(model, processor, task)
         elif pending:
             predictor = load_model(config.model, config.device, task, config.trust_remote_code, config.dtype)
@@ -340,6 +356,10 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
             predictor = None
         kind = predictor.kind if predictor is not None else json.loads(
             (output_dir / "run_config.json").read_text()).get("kind", "model")
+        if config.dna_ablation:
+            ablation.check_model(config.dna_ablation, kind)
+        if config.ablation == "zero" and predictor is not None:
+            predictor = ablation.zeroed_dna_predictor(predictor)
     if pending and config.model != LOOKUP_MODEL and kind == "zero_shot_dna":
         if not task.has_score:
             raise ValueError(f"{config.model!r} is an NT-v2 masked LM (the zero-shot DNA baseline): it scores "
@@ -419,6 +439,9 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         "seconds_this_run": round(elapsed, 2),
         "score_seconds_this_run": round(score_seconds, 2),
     }
+    if config.dna_ablation:
+        report["dna_reliance"] = ablation.run_ablations(config, task, rows, (predictions, row_scores),
+                                                        predictor if config.model != LOOKUP_MODEL else None, progress)
     (output_dir / "report.json").write_text(json.dumps(report, indent=2))
     write_markdown(report, output_dir / "report.md")
     write_per_class_chart(report, output_dir / "per_class.png")

@@ -30,7 +30,7 @@ class SubstitutedBaseTask(Task):
     """
 
     name = "substituted_base"
-    description = "the base a central single-nucleotide substitution introduces (A/C/G/T; DNA-only synthetic task)"
+    description = "the base a single-nucleotide substitution introduces (A/C/G/T; DNA-only synthetic task)"
     labels = BASES
     report_columns = ("accuracy", "macro_f1", "macro_precision", "macro_recall", "unparseable", "other")
 
