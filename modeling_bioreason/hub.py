@@ -196,7 +196,7 @@ def evaluation_section(report: dict) -> str:
              f"greedy decoding, {report['settings']['max_new_tokens']} new tokens.", "",
              *metric_table(report["task"], report_systems(report))]
     if report.get("dna_reliance"):
-        lines += ["", "### DNA reliance", "", *dna_reliance_table(report), "", *dna_reliance_notes(report)]
+        lines += ["", "### DNA reliance", "", *dna_reliance_table(report), "", "\n\n".join(dna_reliance_notes(report))]
     return "\n".join(lines)
 
 

@@ -95,9 +95,10 @@ def dna_reliance_table(report: dict) -> list[str]:
 def dna_reliance_notes(report: dict) -> list[str]:
     """What the ablation table means, what each mode did, and what was not ablated."""
     reliance = report["dna_reliance"]
-    notes = ["Each mode re-ran the same rows with the DNA altered, as a run of its own (`dna_ablation/<mode>/`): "
+    notes = ["Each mode re-ran the same rows with the DNA altered, as an evaluation of its own (in the evaluation's "
+             "`dna_ablation/<mode>/` folder): "
              + "; ".join(f"`{mode}`: {result['description']}" for mode, result in reliance["modes"].items())
-             + f" (seed {reliance['seed']}). p: McNemar's exact test on per-row correctness against the intact run "
+             + f"; seed {reliance['seed']}. p: McNemar's exact test on per-row correctness against the intact run "
              "(two-sided binomial test on the rows right in only one of the two). A model that uses its DNA loses "
              "accuracy under every ablation with a small p; no change means its answers do not depend on the DNA."]
     unchanged = {mode: report["rows"] - result["rows_with_dna_changed"] for mode, result in reliance["modes"].items()
