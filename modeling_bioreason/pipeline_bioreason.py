@@ -109,8 +109,9 @@ class BioReasonPipeline(Pipeline):
         )
 
     def preprocess(self, conversations, continue_final_message=None, **processor_kwargs):
-        if continue_final_message is None:
-            continue_final_message = conversations[0][-1]["role"] == "assistant"
+        if continue_final_message is None:  # the processor names what is wrong with a malformed conversation
+            last = conversations[0][-1] if conversations[0] else None
+            continue_final_message = isinstance(last, dict) and last.get("role") == "assistant"
         template_kwargs = {k: processor_kwargs.pop(k) for k in ("enable_thinking", "add_dna_id")
                            if k in processor_kwargs}
         inputs = self.processor.apply_chat_template(

@@ -12,22 +12,23 @@ import torch
 REVISION = "0123456789abcdef0123456789abcdef01234567"  # a commit hash, as snapshot folders are named
 
 
-@functools.lru_cache(maxsize=1)
-def small_bioreason():
-    """(model, processor): a tiny random BioReason over a 4,096-token byte-level BPE. Do not mutate."""
+@functools.lru_cache(maxsize=None)
+def small_bioreason(kind: str = "nt-v2"):
+    """(model, processor): a tiny random BioReason over a 4,096-token byte-level BPE, with the DNA encoder of `kind`
+    (see conftest.ENCODER_KINDS). Do not mutate."""
     from modeling_bioreason.example import tiny_bioreason, tiny_tokenizer
 
-    model, processor = tiny_bioreason(tiny_tokenizer(), seed=0)
+    model, processor = tiny_bioreason(tiny_tokenizer(), seed=0, dna_encoder=kind)
     return model.eval(), processor
 
 
-def saved_folder(root: Path) -> Path:
-    """The small model exported with `save_bioreason` (card included) under `root/small-bioreason`."""
+def saved_folder(root: Path, kind: str = "nt-v2") -> Path:
+    """`small_bioreason(kind)` exported with `save_bioreason` (card included) under `root/small-bioreason-<kind>`."""
     from modeling_bioreason.hub import save_bioreason
 
-    folder = Path(root) / "small-bioreason"
+    folder = Path(root) / f"small-bioreason-{kind}"
     if not folder.exists():
-        save_bioreason(*small_bioreason(), folder, summary="A small test model.", datasets=["wanglab/kegg"])
+        save_bioreason(*small_bioreason(kind), folder, summary="A small test model.", datasets=["wanglab/kegg"])
     return folder
 
 
@@ -71,3 +72,28 @@ def copy_without(folder: Path, target: Path, *names: str) -> Path:
 
 def param_snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def rewrite_in_place(parquet: Path, row: int, column: str, value) -> None:
+    """Set one cell of a Parquet file and keep the file's old timestamp (as `cp -p`, `tar x` or `rsync -t` do)."""
+    import pandas as pd
+
+    stat = Path(parquet).stat()
+    frame = pd.read_parquet(parquet)
+    frame.loc[row, column] = value
+    frame.to_parquet(parquet)
+    os.utime(parquet, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def kill_at_batch(monkeypatch, runner, batch: int):
+    """Make `runner._generate` raise KeyboardInterrupt (as if killed) at its `batch`-th call; returns the real one."""
+    calls, real = [], runner._generate
+
+    def killed(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == batch:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_generate", killed)
+    return real

@@ -125,16 +125,19 @@ def test_variant_effect_ablations_report_auroc_and_the_zeroed_model_is_scored(ti
 
 
 def test_a_card_shows_the_dna_reliance_section(tiny_folder, tmp_path):
+    from modeling_bioreason.evaluation.report import dna_reliance_summary
     from modeling_bioreason.hub import evaluation_section
 
     report = evaluate(_config(tiny_folder, tmp_path, KEGG, config="leak_free", limit=2, trim_per_side=1950,
                               dna_ablation=["shuffle"]), progress=False)
     section = evaluation_section(report)
     assert "### DNA reliance" in section and "| shuffle | strict |" in section and "McNemar" in section
+    line = dna_reliance_summary(report)  # what the quickstart prints next to its lookup baseline
+    assert line.startswith("DNA reliance (shuffle): strict accuracy") and "lookup baseline" in line
 
 
 # ------------------------------------------------------------------------------- bad input, through the CLI
-def test_bad_ablation_input_is_refused_up_front_with_the_reason(tmp_path, capsys):
+def test_bad_ablation_input_is_refused_up_front_with_the_reason(tiny_folder, tmp_path, capsys):
     from modeling_bioreason.data.build_hub_datasets import write_dataset_info
 
     def refused(*args) -> str:
@@ -149,14 +152,14 @@ def test_bad_ablation_input_is_refused_up_front_with_the_reason(tmp_path, capsys
         pd.read_parquet(DNA_TASK / "data" / name).drop(columns="reference_sequence").to_parquet(
             no_reference / "data" / name)
     write_dataset_info(no_reference)
-    message = refused("--model", "no/such-model", "--dataset", str(no_reference), "--dna-ablation", "reference-only")
+    message = refused("--model", tiny_folder, "--dataset", str(no_reference), "--dna-ablation", "reference-only")
     assert "'reference_sequence' column" in message and "reference-only" in message
-    message = refused("--model", "no/such-model", "--dataset", str(DNA_TASK), "--limit", "1",
+    message = refused("--model", tiny_folder, "--dataset", str(DNA_TASK), "--limit", "1",
                       "--dna-ablation", "shuffle")
     assert "at least 2 rows" in message and "has 1" in message
     message = refused("--model", str(Path(__file__).parent / "fixtures" / "nt_v2_golden"), "--dataset", str(VEP),
                       "--dna-ablation", "shuffle")
-    assert "zero-shot DNA baseline is not ablatable" in message
+    assert "zero-shot DNA baselines (an NT-v2 masked LM, Evo 2) are not ablatable" in message
     assert "lookup baseline is not ablatable" in refused("--model", "lookup", "--dataset", str(DNA_TASK),
                                                          "--dna-ablation", "zero")
     assert not (tmp_path / "out" / "predictions.jsonl").exists()

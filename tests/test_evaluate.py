@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from entry_points import kill_at_batch
 from modeling_bioreason.evaluation import runner
 from modeling_bioreason.evaluation.runner import EvaluationConfig, evaluate
 from modeling_bioreason.hub import save_bioreason
@@ -19,8 +20,8 @@ KEGG = str(Path(__file__).parent.parent / "hub_cards" / "datasets" / "kegg")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tiny, tmp_path_factory):
-    return str(save_bioreason(*tiny, tmp_path_factory.mktemp("eval") / "tiny-bioreason"))
+def model_dir(tiny_of_kind, tmp_path_factory):
+    return str(save_bioreason(*tiny_of_kind, tmp_path_factory.mktemp("eval") / "tiny-bioreason"))
 
 
 def _config(model_dir, out, **overrides):
@@ -58,16 +59,7 @@ def test_report_files_and_contents(uninterrupted):
 
 def test_interrupted_run_resumes_without_recomputing(model_dir, uninterrupted, tmp_path, monkeypatch):
     _, full = uninterrupted
-    calls = []
-    real_generate = runner._generate
-
-    def dies_on_second_batch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # as if killed mid-run
-        return real_generate(*args, **kwargs)
-
-    monkeypatch.setattr(runner, "_generate", dies_on_second_batch)
+    real_generate = kill_at_batch(monkeypatch, runner, 2)
     with pytest.raises(KeyboardInterrupt):
         evaluate(_config(model_dir, tmp_path), progress=False)
     first_batch = [row["index"] for row in _lines(tmp_path)]
@@ -134,7 +126,7 @@ def test_changed_settings_and_bad_datasets_are_refused(model_dir, uninterrupted,
         evaluate(_config(model_dir, tmp_path / "x", dataset=str(bad), config="default", task="kegg"), progress=False)
     with pytest.raises(ValueError, match="does not declare its task"):
         evaluate(_config(model_dir, tmp_path / "y", dataset=str(bad), config="default"), progress=False)
-    with pytest.raises(ValueError, match="limit must be >= 1"):
+    with pytest.raises(ValueError, match="--limit 0: must be >= 1"):
         _config(model_dir, tmp_path, limit=0)
 
 

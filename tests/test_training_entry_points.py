@@ -26,11 +26,14 @@ def conversations():
     return Dataset.from_list(rows)
 
 
-def test_readme_plain_trl_recipe_trains_in_bf16_by_trl_default(tmp_path, monkeypatch):
-    """The README's plain-TRL block, run as written: SFTTrainer + our collator + the two settings, TRL's default
-    precision (bf16)."""
+def test_readme_plain_trl_recipe_trains_in_bf16_by_trl_default(tmp_path, monkeypatch, encoder_kind):
+    """The README's plain-TRL block, run as written (on the DNA encoder under test): SFTTrainer + our collator + the
+    two settings, TRL's default precision (bf16)."""
     readme = (ROOT / "README.md").read_text()
     code = readme.split("**Plain TRL.**", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    built = "tiny_bioreason(tiny_tokenizer())"
+    assert built in code
+    code = code.replace(built, f"tiny_bioreason(tiny_tokenizer(), dna_encoder={encoder_kind!r})")
     setup, train_call = code.rsplit("trainer.train()", 1)
     monkeypatch.chdir(tmp_path)
     namespace = {}
@@ -44,10 +47,10 @@ def test_readme_plain_trl_recipe_trains_in_bf16_by_trl_default(tmp_path, monkeyp
     assert not unchanged, unchanged
 
 
-def test_plain_trl_sft_trainer_without_the_settings_gets_an_error_naming_them(conversations, tmp_path):
+def test_plain_trl_sft_trainer_without_the_settings_gets_an_error_naming_them(conversations, encoder_kind, tmp_path):
     from trl import SFTConfig, SFTTrainer
 
-    model, processor = tiny_bioreason(tiny_tokenizer())
+    model, processor = tiny_bioreason(tiny_tokenizer(), dna_encoder=encoder_kind)
     trainer = SFTTrainer(model, processing_class=processor, train_dataset=conversations,
                          args=SFTConfig(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=2,
                                         use_cpu=True, report_to="none"))
@@ -103,6 +106,10 @@ def test_accelerate_launch_mixed_precision_bf16(tmp_path):
     assert (tmp_path / "final" / "model.safetensors").exists()
 
 
+def _damage(sequence: str, position: int, text: str) -> str:
+    return sequence[:position] + text + sequence[position + len(text):]
+
+
 def _write_rows(folder, rows):
     folder.mkdir()
     (folder / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -114,6 +121,15 @@ def _write_rows(folder, rows):
     (lambda rows: rows[2].update(question=None), "row 2: `question` is None"),
     (lambda rows: rows[5].update(variant_sequence=""), "row 5: `variant_sequence` is empty"),
     (lambda rows: [row.pop("reasoning") for row in rows], r"lacks column\(s\) \['reasoning'\]"),
+    # Damage inside a flank that trim_per_side=1024 cuts would shift the kept window: found on the whole window.
+    (lambda rows: rows[3].update(reference_sequence=_damage(rows[3]["reference_sequence"], 10, "\n")),
+     r"row 3: `reference_sequence` has a line break '\\n' at position 10 \(in the flank that trim_per_side=1024 "
+     r"removes: it would shift the kept window\)"),
+    (lambda rows: rows[0].update(variant_sequence=_damage(rows[0]["variant_sequence"], 3990, ">chr1")),
+     r"row 0: `variant_sequence` has a FASTA header mark '>' at position 3990 \(in the flank"),
+    # A bad base in the middle: found before any step, not at the step that reaches the row.
+    (lambda rows: rows[5].update(variant_sequence=_damage(rows[5]["variant_sequence"], 2000, "R")),
+     r"row 5: `variant_sequence` has an IUPAC ambiguity code 'R' at position 2000; allowed: A, C, G, T, N"),
 ])
 def test_bad_rows_are_refused_before_training_with_the_dataset_row_index(tmp_path, capsys, change, message):
     rows = [dict(row) for row in load_example_rows()]
@@ -124,6 +140,20 @@ def test_bad_rows_are_refused_before_training_with_the_dataset_row_index(tmp_pat
     [error] = [line for line in err.splitlines() if line.startswith("bioreason train: error:")]
     assert "Traceback" not in err and re.search(message, error), err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("checkpoint-*"))
+
+
+def test_damaged_windows_are_refused_up_front_by_grpo_and_evaluate(tmp_path, capsys):
+    rows = [dict(row) for row in load_example_rows()]
+    rows[3]["reference_sequence"] = _damage(rows[3]["reference_sequence"], 10, "\n")
+    folder = _write_rows(tmp_path / "rows", rows)
+    assert _train(tmp_path / "grpo", f"data.dataset={folder}", kind="grpo", config="cpu-smoke-grpo") == 2
+    assert "row 3: `reference_sequence` has a line break '\\n' at position 10 (in the flank" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "lookup", "--dataset", str(folder), "--task", "kegg", "--split", "train",
+                 "--trim-per-side", "1024", "--output-dir", str(tmp_path / "eval")]) == 2
+    err = capsys.readouterr().err
+    assert "row 3: 'reference_sequence' has a line break '\\n' at position 10 (in the flank that trim_per_side=1024" \
+        in err and "Traceback" not in err
+    assert not (tmp_path / "eval" / "predictions.jsonl").exists()
 
 
 @pytest.fixture
@@ -176,6 +206,7 @@ def test_grpo_resume_sees_the_same_prompts_as_the_uninterrupted_run(tmp_path, mo
     full, seen[:] = list(seen), []
     assert len(full) == 6 and full[4:] != full[:2]  # epoch 2 is a new order, not a replay of epoch 1
     shutil.copytree(tmp_path / "full" / "checkpoint-4", tmp_path / "resumed" / "checkpoint-4")
+    shutil.copy(tmp_path / "full" / "run_identity.json", tmp_path / "resumed")
     assert main(["train", "grpo", "--config", "cpu-smoke-grpo", "--resume", "--set",
                  f"training.output_dir={tmp_path / 'resumed'}", *common]) == 0
     assert seen == full[4:]

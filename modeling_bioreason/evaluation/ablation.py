@@ -34,8 +34,8 @@ DESCRIPTIONS = {
     "zero": "the projected DNA features are zeros at the DNA placeholders",
 }
 NOT_ABLATABLE = {
-    "zero_shot_dna": "the zero-shot DNA baseline is not ablatable: it scores nothing but the DNA, so taking the DNA "
-                     "away says nothing about how a language model uses it",
+    "zero_shot_dna": "the zero-shot DNA baselines (an NT-v2 masked LM, Evo 2) are not ablatable: they score nothing "
+                     "but the DNA, so taking the DNA away says nothing about how a language model uses it",
     "lookup": "the lookup baseline is not ablatable: it reads no DNA (it answers with the most similar training "
               "question's answer)",
 }
@@ -235,5 +235,5 @@ def run_ablations(config, task: Task, rows: list[dict], intact: tuple[list, list
                        "rows_with_dna_changed": dna_changed(rows, ablate_rows(rows, mode, config.seed), mode),
                        **compare(task, intact, ablated, references)}
     return {"seed": config.seed, "modes": modes,
-            "not_ablated": ["zero-shot DNA baseline (not ablatable: it scores nothing but the DNA)",
+            "not_ablated": ["zero-shot DNA baselines (not ablatable: they score nothing but the DNA)",
                             "lookup baseline (not ablatable: it reads no DNA)"]}

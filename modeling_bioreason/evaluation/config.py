@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 LOOKUP_MODEL = "lookup"  # --model lookup: score the lookup baseline alone, without a model
 DNA_ABLATIONS = ("shuffle", "reference-only", "zero")  # see evaluation/ablation.py
+# (field, ok, rule) for the numeric settings; a value outside its range is refused, naming it.
+CHECKS = (
+    ("batch_size", lambda v: v >= 1, "must be >= 1"),
+    ("max_new_tokens", lambda v: v >= 1, "must be >= 1"),
+    ("limit", lambda v: v >= 1, "must be >= 1 (omit it for every row)"),
+    ("trim_per_side", lambda v: v >= 0, "must be >= 0"),
+    ("temperature", lambda v: v > 0, "must be > 0"),
+    ("top_p", lambda v: 0 < v <= 1, "must be in (0, 1]"),
+    ("top_k", lambda v: v >= 0, "must be >= 0 (0: no top-k filter)"),
+)
 
 
 @dataclass
@@ -30,7 +41,7 @@ class EvaluationConfig:
     trim_per_side: int = 0  # 0: full windows (BioReason's eval default); 1024: BioReason's flank trim
     enable_thinking: bool = True
     baseline_split: str = "train"
-    zero_shot_baseline: str | None = None  # an NT-v2 masked-LM folder: its zero-shot row beside the model (variant effect)
+    zero_shot_baseline: str | None = None  # an NT-v2 masked-LM or Evo 2 folder: its zero-shot row (variant effect)
     device: str = "auto"
     dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU; or bfloat16 / float16 / float32
     # A BioReason folder loads through this package's own classes; any other folder's code (auto_map) runs only with
@@ -46,15 +57,20 @@ class EvaluationConfig:
     ablation: str | None = field(default=None, init=False)
 
     def __post_init__(self):
-        if self.batch_size < 1 or self.max_new_tokens < 1:
-            raise ValueError("batch_size and max_new_tokens must be >= 1.")
+        for name, ok, rule in CHECKS:
+            value = getattr(self, name)
+            if value is not None and not ok(value):
+                raise ValueError(f"--{name.replace('_', '-')} {value}: {rule}.")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ValueError(f"--device {self.device}: expected auto, cpu, cuda or cuda:N.")
         if self.dtype not in ("auto", "bfloat16", "float16", "float32"):
-            raise ValueError(f"dtype must be auto, bfloat16, float16 or float32; got {self.dtype!r}.")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be >= 1, got {self.limit}.")
+            raise ValueError(f"--dtype {self.dtype}: expected auto, bfloat16, float16 or float32.")
+        for name in ("model", "dataset", "split", "output_dir", "baseline_split"):
+            if not str(getattr(self, name)).strip():
+                raise ValueError(f"--{name.replace('_', '-')} is empty.")
         unknown = [mode for mode in self.dna_ablation if mode not in DNA_ABLATIONS]
         if unknown:
-            raise ValueError(f"dna_ablation {unknown[0]!r} is not one of {list(DNA_ABLATIONS)}.")
+            raise ValueError(f"--dna-ablation {unknown[0]}: expected one of {', '.join(DNA_ABLATIONS)}.")
         self.dna_ablation = list(dict.fromkeys(self.dna_ablation))
 
     def identity(self) -> dict:

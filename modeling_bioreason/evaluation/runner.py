@@ -5,11 +5,15 @@
 The task is declared (`--task`, or `bioreason_task` in the dataset card), and every row is checked before any work
 starts (errors name the dataset row). Generation is batched (left padding, KV cache). Each finished row is appended
 to `predictions.jsonl` at once with its dataset `index`, a `fingerprint` of its input and (variant effect) its
-`score`, so a rerun after a kill continues where it stopped; a saved row whose input changed is recomputed (said
-so, and listed in the report). At the end the runner writes `report.json` (metrics under both scoring rules,
-AUROC/AUPRC for variant effect, the lookup baseline, settings), `report.md` and `per_class.png`.
+`score`, so a rerun after a kill continues where it stopped; a saved row whose input changed, or that is not a
+valid prediction row, is recomputed (said so, and listed in the report). `run_config.json` records the settings and a
+fingerprint of the model's weights: a rerun with other settings or another model (a folder retrained in place) is
+refused. `--do-sample` draws each row from its own stream, seeded by `--seed` and the row's dataset index, so
+sampled generations do not depend on `--batch-size` or on what an interrupted run left on disk. At the end the
+runner writes `report.json` (metrics under both scoring rules, AUROC/AUPRC for variant effect, the lookup baseline,
+settings), `report.md` and `per_class.png`.
 
-`--model` may also be an NT-v2 masked-LM folder: the zero-shot DNA baseline (`zero_shot.py`).
+`--model` may also be an NT-v2 masked-LM folder or an Evo 2 folder: a zero-shot DNA baseline (`zero_shot.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 from ..data.tasks import load_split
 from ..data.windows import trim_flanks
+from ..sources import model_fingerprint, module_fingerprint, require_dataset, require_model
 from ..tasks import Task, task_of_dataset
 from ..tasks.scoring import answer_prefix
 from . import ablation
@@ -43,13 +48,27 @@ def row_fingerprint(row: dict) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
 
 
+def _saved_row_problem(row) -> str | None:
+    """Why a parsed predictions.jsonl line is not a usable prediction row, or None."""
+    if not isinstance(row, dict) or not isinstance(row.get("index"), int) or isinstance(row["index"], bool) or \
+            row["index"] < 0:
+        return "no non-negative integer 'index'"
+    if not isinstance(row.get("generation"), str):
+        return f"'generation' is {'missing' if 'generation' not in row else repr(row['generation'])[:20]}, not text"
+    score = row.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        return f"'score' is {score!r:.20}, not a number"
+    return None
+
+
 class PredictionLog:
     """
     Append-only JSONL of finished rows, robust to a kill in the middle of a write.
 
     Only a partly written *last* line (no newline) is cut off; a corrupted line elsewhere (garbage, invalid UTF-8, a
-    row without `index`) is reported with its line number and skipped, never deleting the good rows around it (the
-    row it held is recomputed). A later line for the same index supersedes an earlier one.
+    row without an integer `index`, a missing or non-text `generation`, a non-numeric `score`) is reported with its
+    line number and skipped, never deleting the good rows around it (the row it held is recomputed). A later line for
+    the same index supersedes an earlier one.
     """
 
     def __init__(self, path: Path):
@@ -67,8 +86,9 @@ class PredictionLog:
                 continue
             try:
                 row = json.loads(line)
-                if not isinstance(row, dict) or not isinstance(row.get("index"), int):
-                    raise ValueError("no integer 'index'")
+                problem = _saved_row_problem(row)
+                if problem:
+                    raise ValueError(problem)
             except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
                 self.bad_lines.append(number)
                 logger.warning("%s line %d is not a prediction row (%s); skipping it, its row will be recomputed.",
@@ -89,24 +109,49 @@ class PredictionLog:
         self.rows.update({row["index"]: row for row in rows})
 
 
-def _check_run_config(output_dir: Path, config: EvaluationConfig) -> None:
+def _check_run_config(output_dir: Path, config: EvaluationConfig, weights: str | None, binding: bool) -> None:
+    """
+    Refuse to continue a run made with other settings or another model (`weights`: the model's fingerprint). Only
+    saved predictions bind: a `run_config.json` beside none (a first run that failed, e.g. a typo in `--model`) is
+    replaced.
+    """
     path = output_dir / "run_config.json"
-    identity = config.identity()
-    if path.exists():
+    identity = {**config.identity(), "model_weights": weights}
+    if path.exists() and binding:
         previous = json.loads(path.read_text())
-        changed = sorted(k for k in identity if previous.get(k) != identity[k])
+        changed = sorted(k for k in config.identity() if previous.get(k) != identity[k])
         if changed:
             raise ValueError(
                 f"{output_dir} holds a run with other settings ({', '.join(f'{k}: {previous.get(k)!r} -> {identity[k]!r}' for k in changed)}); "
                 "resume with the same settings or use a new --output-dir."
             )
+        before = previous.get("model_weights")
+        if "model_weights" not in previous or (before is not None and before != weights):
+            raise ValueError(
+                f"{output_dir} holds predictions of another model: the weights of {config.model!r} are not the ones "
+                f"that generated them (fingerprint {before or 'not recorded'} -> {weights or 'unknown'}; retrained or "
+                f"replaced?). Use a new --output-dir, or delete {output_dir / 'predictions.jsonl'} to recompute.")
+        if before is None and weights is not None:  # a Hub model pinned now (it was not in the cache before)
+            path.write_text(json.dumps({**previous, "model_weights": weights}, indent=2))
     else:
         path.write_text(json.dumps(identity, indent=2))
+
+
+def check_device(device: str) -> None:
+    """Refuse a `cuda[:N]` device this machine does not have (before any work, never a torch traceback)."""
+    import torch
+
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if int(device.partition(":")[2] or 0) >= count:
+            raise ValueError(f"--device {device}: this machine has {count} visible CUDA GPU(s) "
+                             f"(torch.cuda.is_available() is {torch.cuda.is_available()}); use --device cpu or auto.")
 
 
 def _device_kwargs(device: str, dtype: str = "auto") -> dict:
     import torch
 
+    check_device(device)
     use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
     chosen = getattr(torch, dtype) if dtype != "auto" else torch.bfloat16 if use_cuda else torch.float32
     if use_cuda:
@@ -131,15 +176,24 @@ class BioReasonPredictor:
             [self.messages(row, config) for row in rows], add_generation_prompt=True,
             tokenize=True, return_dict=True, return_tensors="pt", enable_thinking=config.enable_thinking)
 
-    def predict(self, rows: list[dict], config: EvaluationConfig) -> list[str]:
+    def predict(self, rows: list[dict], config: EvaluationConfig, indices: list[int] | None = None) -> list[str]:
+        """Generations for `rows` (dataset rows `indices`: with --do-sample, each row's stream is seeded by them)."""
         import torch
 
         inputs = self.tokenize(rows, config).to(self.model.device)
-        sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p, "top_k": config.top_k}
+        sampling = {}
+        if config.do_sample:
+            from transformers import LogitsProcessorList
+
+            from .sampling import RowSeededSampling, row_seed
+
+            seeds = [row_seed(config.seed, i) for i in (indices if indices is not None else range(len(rows)))]
+            sampling["logits_processor"] = LogitsProcessorList(
+                [RowSeededSampling(seeds, config.temperature, config.top_k, config.top_p)])
         with torch.inference_mode():
             output = self.model.generate(
                 **inputs, max_new_tokens=config.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
-                **(sampling if config.do_sample else {"do_sample": False}),
+                do_sample=False, **sampling,  # sampled by RowSeededSampling, one stream per row
             )
         return self.processor.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
 
@@ -219,7 +273,7 @@ class DNAOnlyPredictor:
         self.model, self.tokenizer, self.task = model, tokenizer, task
         self._logits = {}
 
-    def predict(self, rows: list[dict], config: EvaluationConfig) -> list[str]:
+    def predict(self, rows: list[dict], config: EvaluationConfig, indices: list[int] | None = None) -> list[str]:
         import torch
 
         from ..dna_only import DNAPairCollator
@@ -242,11 +296,12 @@ class DNAOnlyPredictor:
 def load_model(model_path: str, device: str = "auto", task: Task | None = None, trust_remote_code: bool = False,
                dtype: str = "auto"):
     """A predictor for a saved folder: BioReason, an LLM-only baseline (plain causal LM), a DNA-only baseline, or an
-    NT-v2 masked LM (the zero-shot DNA baseline). BioReason folders load through this package's registered classes;
-    code shipped in any other folder (`auto_map`) runs only with `trust_remote_code=True`."""
+    NT-v2 masked LM or Evo 2 (zero-shot DNA baselines, loaded with this package's classes). BioReason folders load
+    through this package's registered classes; code shipped in any other folder (`auto_map`) runs only with
+    `trust_remote_code=True`."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor, AutoTokenizer
 
-    from .zero_shot import ZeroShotDNAScorer, is_nt_masked_lm
+    from .zero_shot import load_zero_shot_scorer
 
     config_file = Path(model_path) / "config.json"
     if config_file.exists() and json.loads(config_file.read_text()).get("model_type") == "bioreason_dna_only":
@@ -255,8 +310,9 @@ def load_model(model_path: str, device: str = "auto", task: Task | None = None, 
 
         return DNAOnlyPredictor(DNAOnlyClassifier.from_pretrained(model_path).eval(),
                                 NucleotideTransformerTokenizer.from_pretrained(model_path), task)
-    if is_nt_masked_lm(model_path):
-        return ZeroShotDNAScorer.from_pretrained(model_path)
+    scorer = load_zero_shot_scorer(model_path, **_device_kwargs(device, dtype))
+    if scorer is not None:
+        return scorer
     remote = trust_remote_code  # importing this package registered the BioReason classes: its folders need no remote code
     try:
         model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=remote,
@@ -271,8 +327,8 @@ def load_model(model_path: str, device: str = "auto", task: Task | None = None, 
     return TextLMPredictor(model, AutoTokenizer.from_pretrained(model_path, trust_remote_code=remote), task)
 
 
-def _generate(predictor, rows: list[dict], config: EvaluationConfig) -> list[str]:
-    return predictor.predict(rows, config)
+def _generate(predictor, rows: list[dict], config: EvaluationConfig, indices: list[int]) -> list[str]:
+    return predictor.predict(rows, config, indices)
 
 
 def _check_rows_fingerprints(log: PredictionLog, rows: list[dict]) -> list[int]:
@@ -297,17 +353,22 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     `config.model == "lookup"` scores the lookup baseline alone. The task comes from `config.task` or the dataset card
     (never from the answers). `config.dna_ablation` runs each mode as an evaluation of its own (`ablation.py`).
     """
-    import torch
     from tqdm.auto import tqdm
 
+    from .zero_shot import load_zero_shot_scorer, zero_shot_rule
+
     output_dir = Path(config.output_dir)
+    check_device(config.device)
+    require_dataset(config.dataset)
+    if model is None and config.model != LOOKUP_MODEL:
+        require_model(config.model)
     task = task_of_dataset(config.dataset, config.config, config.task)
     if config.dna_ablation:  # refused before any work: what the dataset or the model cannot be ablated with
         if config.model == LOOKUP_MODEL:
             ablation.check_model(config.dna_ablation, "lookup")
-        from .zero_shot import is_nt_masked_lm
+        from .zero_shot import is_evo2_causal_lm, is_nt_masked_lm
 
-        if model is None and predictor is None and is_nt_masked_lm(config.model):
+        if model is None and predictor is None and (is_nt_masked_lm(config.model) or is_evo2_causal_lm(config.model)):
             ablation.check_model(config.dna_ablation, "zero_shot_dna")
         ablation.check_dataset(config.dna_ablation, config.dataset, config.config, config.split)
     dataset = load_split(config.dataset, config.config, config.split)
@@ -316,14 +377,16 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     if config.limit is not None:
         dataset = dataset.select(range(min(config.limit, len(dataset))))
     rows = dataset.to_list()
-    task.check_rows(rows, f"dataset {config.dataset!r} ({config.config}/{config.split})")
-    ablation.check_rows(config.dna_ablation, rows, f"the evaluated set of {config.dataset!r} ({config.config}/"
-                                                   f"{config.split})")
+    where = f"dataset {config.dataset!r} ({config.config}/{config.split})"
+    task.check_rows(rows, where, trim_per_side=config.trim_per_side, iupac_ok=True)  # IUPAC: see the model below
+    ablation.check_rows(config.dna_ablation, rows, f"the evaluated set of {where}")
     if config.ablation:  # this run is one DNA ablation of another: the same rows, their DNA altered
         rows = ablation.ablate_rows(rows, config.ablation, config.seed)
     import datasets
 
-    has_baseline = config.baseline_split in datasets.get_dataset_split_names(config.dataset, config.config)
+    split_names = datasets.get_dataset_split_names(config.dataset, config.config)
+    _check_baselines(config, task, split_names)
+    has_baseline = config.baseline_split in split_names
     train_rows = []
     if has_baseline:  # a test-only benchmark (BRCA1 SGE) has no split to look answers up in
         train = load_split(config.dataset, config.config, config.baseline_split)
@@ -335,8 +398,10 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
                          "baseline to look answers up in; pass --baseline-split.")
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_config(output_dir, config)
+    weights = None if config.model == LOOKUP_MODEL else (
+        module_fingerprint(model) if model is not None else model_fingerprint(config.model))
     log = PredictionLog(output_dir / "predictions.jsonl")
+    _check_run_config(output_dir, config, weights, binding=bool(log.rows or log.bad_lines))
     recomputed = _check_rows_fingerprints(log, rows)
 
     baseline, how = lookup_answers([r["question"] for r in train_rows], [r["answer"] for r in train_rows],
@@ -354,6 +419,9 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
             predictor = load_model(config.model, config.device, task, config.trust_remote_code, config.dtype)
         else:
             predictor = None
+        if predictor is not None and predictor.kind == "bioreason" and getattr(predictor.processor, "iupac",
+                                                                               "error") != "to_n":
+            task.check_rows(rows, where, trim_per_side=config.trim_per_side)  # its processor refuses IUPAC codes
         kind = predictor.kind if predictor is not None else json.loads(
             (output_dir / "run_config.json").read_text()).get("kind", "model")
         if config.dna_ablation:
@@ -362,20 +430,20 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
             predictor = ablation.zeroed_dna_predictor(predictor)
     if pending and config.model != LOOKUP_MODEL and kind == "zero_shot_dna":
         if not task.has_score:
-            raise ValueError(f"{config.model!r} is an NT-v2 masked LM (the zero-shot DNA baseline): it scores "
+            raise ValueError(f"{config.model!r} is a DNA language model (a zero-shot DNA baseline): it scores "
                              f"variant-effect datasets only, not {task.name!r}.")
         for start in range(0, len(pending), 256):  # saved in chunks: a killed run resumes
             chunk = pending[start:start + 256]
-            scores, reasons = predictor.predict_scores([rows[i] for i in chunk], config.batch_size)
+            scores, reasons = predictor.predict_scores([rows[i] for i in chunk], config.batch_size,
+                                                       config.trim_per_side)
             log.append([{"index": i, "fingerprint": row_fingerprint(rows[i]), "answer": rows[i]["answer"],
                          "generation": "", "score": s, "skipped": r} for i, s, r in zip(chunk, scores, reasons)])
     elif pending and config.model != LOOKUP_MODEL:
         bar = tqdm(total=len(rows), initial=len(rows) - len(pending), desc="evaluate", unit="row", disable=not progress)
         for start in range(0, len(pending), config.batch_size):
             batch = pending[start:start + config.batch_size]
-            torch.manual_seed(config.seed + min(batch))
             batch_rows = [rows[i] for i in batch]
-            generations = _generate(predictor, batch_rows, config)
+            generations = _generate(predictor, batch_rows, config, batch)
             tick = time.perf_counter()
             scores = predictor.score(batch_rows, generations, config) if task.has_score else [None] * len(batch)
             score_seconds += time.perf_counter() - tick
@@ -404,11 +472,9 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
 
     zero_shot = None
     if config.zero_shot_baseline and task.has_score:  # each window encoded once; cheap beside generation
-        from .zero_shot import ZeroShotDNAScorer
-
-        scorer = ZeroShotDNAScorer.from_pretrained(config.zero_shot_baseline)
-        zs_scores, zs_reasons = scorer.predict_scores(rows, config.batch_size)
-        zero_shot = {"model": config.zero_shot_baseline,
+        scorer = load_zero_shot_scorer(config.zero_shot_baseline, **_device_kwargs(config.device, config.dtype))
+        zs_scores, zs_reasons = scorer.predict_scores(rows, config.batch_size, config.trim_per_side)
+        zero_shot = {"model": config.zero_shot_baseline, "rule": zero_shot_rule(config.zero_shot_baseline),
                      "ranking": task.metrics(predictions, references, zs_scores)["ranking"],
                      "skipped": dict(Counter(r for r in zs_reasons if r is not None))}
     rules = ("strict", "paper_lenient") if kind != "zero_shot_dna" else ()
@@ -432,6 +498,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         "zero_shot_baseline": zero_shot,
         "details": {rule: metrics[rule] for rule in rules},
         "skipped": skipped,
+        "scoring_rule": zero_shot_rule(config.model) if kind == "zero_shot_dna" else None,
         "how_to_read": HOW_TO_READ[task.name],
         "rows_generated_this_run": len(pending) if config.model != LOOKUP_MODEL else 0,
         "rows_recomputed_because_input_changed": recomputed,
@@ -446,6 +513,31 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     write_markdown(report, output_dir / "report.md")
     write_per_class_chart(report, output_dir / "per_class.png")
     return report
+
+
+def _check_baselines(config: EvaluationConfig, task: Task, split_names: list[str]) -> None:
+    """Refuse, before any generation, a baseline that was asked for but cannot be computed (never left out
+    silently): a `--baseline-split` the dataset lacks (the default `train` may be absent: test-only benchmarks), a
+    `--zero-shot-baseline` for a task without per-row scores or that is not an NT-v2 masked LM or Evo 2 folder."""
+    from .zero_shot import is_evo2_causal_lm, is_nt_masked_lm
+
+    default = next(f.default for f in dataclasses.fields(EvaluationConfig) if f.name == "baseline_split")
+    if config.baseline_split != default and config.baseline_split not in split_names:
+        raise ValueError(f"--baseline-split {config.baseline_split!r}: {config.dataset!r} ({config.config}) has no "
+                         f"such split; it has {sorted(split_names)}.")
+    path = config.zero_shot_baseline
+    if path is None:
+        return
+    if not task.has_score:
+        raise ValueError(f"--zero-shot-baseline scores variant-effect rows (log-likelihood ratios); {task.name!r} has "
+                         "no per-row score. Drop the option for this dataset.")
+    hub_id = path.count("/") == 1 and not path.startswith((".", "/", "~"))
+    if not os.path.exists(path) and not hub_id:
+        raise ValueError(f"--zero-shot-baseline {path}: no such folder (an NT-v2 masked LM or Evo 2 folder, or Hub "
+                         "id).")
+    if os.path.exists(path) and not (os.path.isdir(path) and (is_nt_masked_lm(path) or is_evo2_causal_lm(path))):
+        raise ValueError(f"--zero-shot-baseline {path}: not an NT-v2 masked LM or Evo 2 folder (its config.json names "
+                         "no nucleotide_transformer or evo2 model).")
 
 
 def _remember_kind(output_dir: Path, kind: str) -> None:
