@@ -88,7 +88,7 @@ def test_kegg_ablations_are_runs_of_their_own_that_resume(tiny_folder, tmp_path)
     report = evaluate(config, progress=False)
     reliance = report["dna_reliance"]
     assert list(reliance["modes"]) == ["shuffle", "reference-only", "zero"]
-    rows = [row for row in pd.read_parquet(KEGG / "leak_free" / "test-00000-of-00001.parquet").head(4).to_dict("records")]
+    rows = pd.read_parquet(KEGG / "leak_free" / "test-00000-of-00001.parquet").head(4).to_dict("records")
     for mode, result in reliance["modes"].items():
         folder = tmp_path / "dna_ablation" / mode
         assert json.loads((folder / "run_config.json").read_text())["ablation"] == mode
@@ -124,12 +124,16 @@ def test_variant_effect_ablations_report_auroc_and_the_zeroed_model_is_scored(ti
     assert "AUROC | Δ AUROC" in text and "| reference-only | strict |" in text
 
 
-def test_a_card_shows_the_dna_reliance_section(tiny_folder, tmp_path):
+def test_a_card_shows_the_dna_reliance_section_of_an_in_memory_model(tmp_path):
+    from entry_points import small_bioreason
+
     from modeling_bioreason.evaluation.report import dna_reliance_summary
     from modeling_bioreason.hub import evaluation_section
 
-    report = evaluate(_config(tiny_folder, tmp_path, KEGG, config="leak_free", limit=2, trim_per_side=1950,
-                              dna_ablation=["shuffle"]), progress=False)
+    config = _config("small-bioreason (in memory)", tmp_path, KEGG, config="leak_free", limit=2, trim_per_side=1950,
+                     dna_ablation=["shuffle"])
+    report = evaluate(config, *small_bioreason(), progress=False)
+    assert evaluate(config, *small_bioreason(), progress=False)["dna_reliance"] == report["dna_reliance"]  # resumes
     section = evaluation_section(report)
     assert "### DNA reliance" in section and "| shuffle | strict |" in section and "McNemar" in section
     line = dna_reliance_summary(report)  # what the quickstart prints next to its lookup baseline

@@ -212,8 +212,12 @@ def ablation_config(config, mode: str):
     return sub
 
 
-def run_ablations(config, task: Task, rows: list[dict], intact: tuple[list, list], predictor, progress: bool) -> dict:
-    """Run (or resume) every requested mode as its own evaluation; the comparison for the intact report."""
+def run_ablations(config, task: Task, rows: list[dict], intact: tuple[list, list], predictor, progress: bool,
+                  model=None, processor=None) -> dict:
+    """
+    Run (or resume) every requested mode as its own evaluation; the comparison for the intact report. A model passed
+    in memory (`model`/`processor`) is passed on, so each mode's run identifies it as the intact run did.
+    """
     from .runner import PredictionLog, evaluate, load_model, row_fingerprint
 
     def pending(mode: str) -> bool:
@@ -222,13 +226,13 @@ def run_ablations(config, task: Task, rows: list[dict], intact: tuple[list, list
         return any(saved.get(i, {}).get("fingerprint") != row_fingerprint(row)
                    for i, row in enumerate(ablate_rows(rows, mode, config.seed)))
 
-    if predictor is None and any(map(pending, config.dna_ablation)):  # the intact run was complete: load once
+    if model is None and predictor is None and any(map(pending, config.dna_ablation)):  # intact was complete: load once
         predictor = load_model(config.model, config.device, task, config.trust_remote_code, config.dtype)
     references = [row["answer"] for row in rows]
     modes = {}
     for mode in config.dna_ablation:
         sub = ablation_config(config, mode)
-        evaluate(sub, progress=progress, predictor=predictor)
+        evaluate(sub, model, processor, progress=progress, predictor=None if model is not None else predictor)
         saved = PredictionLog(Path(sub.output_dir) / "predictions.jsonl").rows  # the last line of each row wins
         ablated = ([saved[i]["generation"] for i in range(len(rows))], [saved[i].get("score") for i in range(len(rows))])
         modes[mode] = {"description": DESCRIPTIONS[mode], "output_dir": sub.output_dir,

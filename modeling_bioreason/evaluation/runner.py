@@ -360,7 +360,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     output_dir = Path(config.output_dir)
     check_device(config.device)
     require_dataset(config.dataset)
-    if model is None and config.model != LOOKUP_MODEL:
+    if model is None and predictor is None and config.model != LOOKUP_MODEL:
         require_model(config.model)
     task = task_of_dataset(config.dataset, config.config, config.task)
     if config.dna_ablation:  # refused before any work: what the dataset or the model cannot be ablated with
@@ -508,7 +508,8 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     }
     if config.dna_ablation:
         report["dna_reliance"] = ablation.run_ablations(config, task, rows, (predictions, row_scores),
-                                                        predictor if config.model != LOOKUP_MODEL else None, progress)
+                                                        predictor if config.model != LOOKUP_MODEL else None, progress,
+                                                        model, processor)
     (output_dir / "report.json").write_text(json.dumps(report, indent=2))
     write_markdown(report, output_dir / "report.md")
     write_per_class_chart(report, output_dir / "per_class.png")
