@@ -16,7 +16,7 @@ substituted base is a token of its own (one of A, C, G, T) at the same token pos
 site it would sit inside a 6-mer, and with a random-weight encoder (no package ships NT-v2 weights) a 6-mer never
 seen in training carries nothing about which base it holds: the answer could not generalise to test windows. The
 LLM-only baseline reads the same 17 bases as text, where the byte-pair tokens shift with the sequence: trained the
-same way it stays near chance (0.25-0.40 over four seeds, against 1.0 for BioReason; benchmarks/RESULTS.md).
+same way it reaches 0.25-0.62 over five runs, against 1.0 for BioReason (benchmarks/RESULTS.md).
 
 Why the base and not the class: transition vs transversion is an XOR of the two windows' bases (neither window alone
 says anything about it), and a tiny random model trained from scratch sits on that plateau: 700 full SFT steps
