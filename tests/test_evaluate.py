@@ -196,3 +196,22 @@ def test_report_table_names_what_each_count_column_counts():
     assert cells(strict)["unparseable"] == "2" and cells(strict)["other (no KEGG label)"] == "1"
     assert cells(strict)["no gold class named"] == "–"
     assert cells(lenient)["unparseable"] == "–" and cells(lenient)["no gold class named"] == "3"
+
+
+def test_cli_evaluate_from_another_folder_finds_its_default_dataset(tmp_path, monkeypatch, capsys):
+    """`bioreason evaluate` without --dataset, run outside the repository: KEGG resolved as recipes resolve it, on its
+    leak-free config; a bad --dataset-repo-id is one line before any work."""
+    from modeling_bioreason.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", "--model", "lookup", "--limit", "2", "--output-dir", "out"]) == 0
+    out = capsys.readouterr().out
+    assert "config 'leak_free'" in out and "config 'default'" not in out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert Path(report["dataset"]).samefile(KEGG) and report["config"] == "leak_free" and report["rows"] == 2
+    assert report["dataset_repo_id"] is None  # the leak-free config has no Hub home: results would say so
+    assert main(["evaluate", "--model", "lookup", "--limit", "2", "--output-dir", "out2", "--config", "default",
+                 "--dataset-repo-id", "hub_cards/datasets/kegg"]) == 2
+    assert "--dataset-repo-id 'hub_cards/datasets/kegg' is not a Hub repo id" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "lookup", "--dataset", "no/such/folder/here"]) == 2
+    assert "Dataset folder 'no/such/folder/here' not found" in capsys.readouterr().err

@@ -24,9 +24,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ..data.tasks import load_split
+from ..data.tasks import load_split, resolve_split
 from ..data.windows import trim_flanks
-from ..tasks import Task, task_of_dataset
+from ..tasks import Task, dataset_repo_id, task_of_dataset
 from ..tasks.scoring import answer_prefix
 from .baseline import lookup_answers
 from .config import LOOKUP_MODEL, EvaluationConfig
@@ -300,6 +300,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
 
     output_dir = Path(config.output_dir)
     task = task_of_dataset(config.dataset, config.config, config.task)
+    hub_id = dataset_repo_id(config.dataset, config.config, config.dataset_repo_id)  # checked before any work
     dataset = load_split(config.dataset, config.config, config.split)
     if len(dataset) == 0:
         raise ValueError(f"Split {config.split!r} of {config.dataset!r} ({config.config}) is empty: nothing to evaluate.")
@@ -309,7 +310,8 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     task.check_rows(rows, f"dataset {config.dataset!r} ({config.config}/{config.split})")
     import datasets
 
-    has_baseline = config.baseline_split in datasets.get_dataset_split_names(config.dataset, config.config)
+    has_baseline = resolve_split(config.dataset, config.config, config.baseline_split) in (
+        datasets.get_dataset_split_names(config.dataset, config.config))
     train_rows = []
     if has_baseline:  # a test-only benchmark (BRCA1 SGE) has no split to look answers up in
         train = load_split(config.dataset, config.config, config.baseline_split)
@@ -400,6 +402,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         "model": config.model,
         "kind": kind,
         "dataset": config.dataset,
+        "dataset_repo_id": hub_id,  # the Hub id results cite (None: the folder has none; see --dataset-repo-id)
         "config": config.config,
         "split": config.split,
         "rows": len(rows),
