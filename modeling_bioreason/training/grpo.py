@@ -13,7 +13,7 @@ from ..tasks import Task
 from .grpo_trainer import DNAGRPOTrainer
 from .lora import make_lora_config
 from .models import load_model
-from .recipe import Recipe
+from .recipe import Recipe, trainer_arguments
 from .run import finish, load_rows, recipe_task, resume_checkpoint
 
 
@@ -75,7 +75,8 @@ def make_grpo_trainer(recipe: Recipe, trainer_class: type = DNAGRPOTrainer) -> D
     if recipe.lora.enabled and recipe.lora.train_projector:
         raise ValueError("GRPO reuses projected DNA features across passes, so the projector must stay frozen: "
                          "set lora.train_projector: false.")
-    args = GRPOConfig(**{"report_to": "none", **recipe.training}, remove_unused_columns=False)
+    args = GRPOConfig(**trainer_arguments(GRPOConfig, {"report_to": "none", **recipe.training}),
+                      remove_unused_columns=False)
     model, processor = load_model(recipe.model, seed=args.seed)
     processor.max_dna_tokens = recipe.data.max_dna_tokens
     # A sampled DNA token would desynchronise placeholders and DNA features: never generate them.

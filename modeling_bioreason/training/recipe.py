@@ -163,6 +163,31 @@ def resolve_data_path(path: str, recipe_file: Path) -> str:
     return resolve_dataset_path(path, recipe_file.resolve().parent, setting="data.dataset")
 
 
+def trainer_arguments(config_class, training: dict) -> dict:
+    """
+    A recipe's `training:` for `config_class` (`SFTConfig`, `GRPOConfig`, `TrainingArguments`) under transformers'
+    current names: `gradient_checkpointing(_kwargs)` is a deprecated alias of `activation_checkpointing(_kwargs)`,
+    and transformers warns whenever it is set, which TRL's configs do by default. Its value (or the class default)
+    is passed under the new name, so recipes keep their keys and nothing warns.
+    """
+    training = dict(training)
+    defaults = {item.name: item.default for item in dataclasses.fields(config_class)}
+    for old, new in (("gradient_checkpointing", "activation_checkpointing"),
+                     ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs")):
+        if new in defaults and new not in training:
+            value = training.pop(old, defaults.get(old))
+            if value is not None:
+                training[new] = value
+        training.pop(old, None)
+    if "dataloader_pin_memory" in defaults and "dataloader_pin_memory" not in training:
+        import torch
+
+        # Pinned memory helps copies to an accelerator; without one torch warns at every epoch that it is unused.
+        training["dataloader_pin_memory"] = torch.cuda.is_available() or bool(
+            getattr(torch, "accelerator", None) and torch.accelerator.is_available())
+    return training
+
+
 def _set(tree: dict, dotted: str, value: Any) -> None:
     keys = dotted.split(".")
     for key in keys[:-1]:
