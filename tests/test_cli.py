@@ -33,9 +33,12 @@ def test_example_command_with_defaults_from_any_directory(tmp_path):
     (["train", "sft", "--config", "cpu-smoke-sft", "--set", "data.train_split=nope"], "Unknown split \"nope\""),
     (["train", "grpo", "--config", "cpu-smoke-sft"], "run it with `bioreason train sft`"),
     (["train", "grpo", "--config", "cpu-smoke-grpo", "--set", "model.model=/no/such/model"], "/no/such/model"),
+    (["example", "--row", "99"], "--row 99: the example has KEGG test rows 0-5"),
+    (["example", "--row", "-1"], "--row -1: the example has KEGG test rows 0-5"),
 ])
-def test_user_errors_are_one_line_with_status_2(argv, message, capsys, tmp_path):
-    if argv[1] == "grpo" and "cpu-smoke-grpo" in argv:
+def test_user_errors_are_one_line_with_status_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # `example` writes its output folder where it runs
+    if argv[0] == "train" and argv[1] == "grpo" and "cpu-smoke-grpo" in argv:
         argv = [*argv, f"training.output_dir={tmp_path}"]
     assert main(argv) == 2
     err = capsys.readouterr().err
