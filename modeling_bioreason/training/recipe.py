@@ -8,7 +8,6 @@ command line: `bioreason train sft --config kegg_sft_qwen3_4b --set training.max
 from __future__ import annotations
 
 import dataclasses
-import os
 import types
 import typing
 from dataclasses import dataclass, field
