@@ -243,7 +243,7 @@ def run_quickstart(output_dir: str = "runs/quickstart", datasets_dir: str = "hub
                       "save_steps": 20, "bf16": False, "gradient_checkpointing": False, "seed": 0,
                       "disable_tqdm": False},
         )
-        from .training.run import last_checkpoint
+        from .training.checkpoints import last_checkpoint
 
         # Resume only what an interrupted quickstart left; a first run starts fresh without talk of --resume.
         run_sft(recipe, resume=last_checkpoint(out / "sft") is not None)

@@ -6,8 +6,9 @@ past a chromosome end are padded with `N`. KEGG used 2,000 + allele + 2,000; the
 (511 for an SNV). VCF parsing and FASTA access use pysam (htslib): plain and bgzip-compressed FASTA both work.
 
 A FASTA index (`.fai`, and `.gzi` for bgzip) is built on first use. An existing index is checked before it is trusted:
-an index older than its FASTA, or (plain FASTA) one whose records do not match the file's layout byte for byte (a
-FASTA replaced by `cp -p` or `tar x` keeps an old timestamp), is rebuilt with a warning, never used for windows.
+an index older than its FASTA, or one whose records do not match the file's layout byte for byte (a FASTA replaced
+by `cp -p` or `tar x` keeps an old timestamp), is rebuilt with a warning, never used for windows. For bgzip the
+`.gzi` must list the file's own blocks, and the `.fai` is checked against the decompressed bytes around its records.
 
 This file imports only the standard library and pysam, so the Space carries a verbatim copy (`spaces_app/genome.py`;
 a test keeps the two identical).
@@ -15,6 +16,7 @@ a test keeps the two identical).
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import tempfile
@@ -109,8 +111,9 @@ def _compression(path: str) -> str:
     return "bgzip" if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC" else "gzip"
 
 
-def _plain_index_problem(fasta: str, index: str) -> str | None:
-    """Why `index` does not describe `fasta` byte for byte (None when it does); reads only around record bounds."""
+def _index_problem(index: str, size: int, read) -> str | None:
+    """Why a `.fai` does not describe the (uncompressed) FASTA read by `read(offset, n)` byte for byte, None when it
+    does; reads only around record bounds."""
     try:
         with open(index, encoding="ascii") as handle:
             rows = [line.rstrip("\n").split("\t") for line in handle if line.strip()]
@@ -120,33 +123,122 @@ def _plain_index_problem(fasta: str, index: str) -> str | None:
         return "the index does not parse"
     if not entries:
         return "the index is empty"
-    size = os.path.getsize(fasta)
     previous_end = 0
-    with open(fasta, "rb") as handle:
-        for name, length, offset, bases, width in entries:
-            if offset > size or bases <= 0 or width < bases or not 0 < offset - previous_end <= 65536:
-                return f"record {name!r} lies outside the file or not after the previous record"
-            # The bytes between the previous record's end and this one must be exactly its header line.
-            handle.seek(previous_end)
-            between = handle.read(offset - previous_end)
-            if not between.endswith(b"\n") or not between.lstrip(b"\r\n").startswith(b">"):
-                return f"record {name!r} does not start after a header line"
-            header = between.lstrip(b"\r\n")[1:].rstrip(b"\r\n").decode("utf-8", "replace")
-            if header.split()[0:1] != [name] or b"\n" in between.lstrip(b"\r\n").rstrip(b"\r\n"):
-                return f"the header before {name!r} reads {header[:40]!r}"
-            full_lines, rest = divmod(length, bases)
-            end = offset + full_lines * width + rest
-            if rest == 0 and full_lines:
-                end -= width - bases  # the last full line's newline belongs to what follows
-            handle.seek(max(offset, end - 1))
-            tail = handle.read(2)
-            if length and (tail[:1] in (b"\n", b"\r", b">", b"") or tail[1:2] not in (b"\n", b"\r", b"")):
-                return f"record {name!r} does not end where the index says ({length:,} bp)"
-            previous_end = end
-        handle.seek(previous_end)
-        if handle.read(4096).strip():
-            return "the file has data after the last indexed record"
+    for name, length, offset, bases, width in entries:
+        if offset > size or bases <= 0 or width < bases or not 0 < offset - previous_end <= 65536:
+            return f"record {name!r} lies outside the file or not after the previous record"
+        # The bytes between the previous record's end and this one must be exactly its header line.
+        between = read(previous_end, offset - previous_end)
+        if not between.endswith(b"\n") or not between.lstrip(b"\r\n").startswith(b">"):
+            return f"record {name!r} does not start after a header line"
+        header = between.lstrip(b"\r\n")[1:].rstrip(b"\r\n").decode("utf-8", "replace")
+        if header.split()[0:1] != [name] or b"\n" in between.lstrip(b"\r\n").rstrip(b"\r\n"):
+            return f"the header before {name!r} reads {header[:40]!r}"
+        full_lines, rest = divmod(length, bases)
+        end = offset + full_lines * width + rest
+        if rest == 0 and full_lines:
+            end -= width - bases  # the last full line's newline belongs to what follows
+        tail = read(max(offset, end - 1), 2)
+        if length and (tail[:1] in (b"\n", b"\r", b">", b"") or tail[1:2] not in (b"\n", b"\r", b"")):
+            return f"record {name!r} does not end where the index says ({length:,} bp)"
+        previous_end = end
+    if read(previous_end, 4096).strip():
+        return "the file has data after the last indexed record"
     return None
+
+
+def _plain_index_problem(fasta: str, index: str) -> str | None:
+    """Why `index` does not describe the plain FASTA `fasta` byte for byte (None when it does)."""
+    with open(fasta, "rb") as handle:
+        def read(offset: int, count: int) -> bytes:
+            handle.seek(offset)
+            return handle.read(count)
+
+        return _index_problem(index, os.path.getsize(fasta), read)
+
+
+def _bgzf_blocks(path: str) -> tuple[list[tuple[int, int, int]], int] | str:
+    """
+    Every BGZF block of `path` as (compressed offset, uncompressed offset, compressed size) and the uncompressed
+    size, read from the block headers alone (two small reads per block of up to 64 kB, no decompression); or why
+    the file is not well-formed BGZF.
+    """
+    blocks, compressed, uncompressed = [], 0, 0
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        while compressed < size:
+            handle.seek(compressed)
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] != b"\x1f\x8b\x08\x04":
+                return f"no BGZF block header at byte {compressed:,}"
+            extra = handle.read(int.from_bytes(head[10:12], "little"))
+            block_size, position = None, 0
+            while position + 4 <= len(extra):  # the extra field's subfields; BGZF's is BC, 2 bytes: size - 1
+                length = int.from_bytes(extra[position + 2:position + 4], "little")
+                if extra[position:position + 2] == b"BC" and length == 2:
+                    block_size = int.from_bytes(extra[position + 4:position + 6], "little") + 1
+                position += 4 + length
+            if block_size is None or compressed + block_size > size:
+                return f"the BGZF block at byte {compressed:,} is malformed or cut short"
+            handle.seek(compressed + block_size - 4)
+            blocks.append((compressed, uncompressed, block_size))
+            compressed += block_size
+            uncompressed += int.from_bytes(handle.read(4), "little")
+    return blocks, uncompressed
+
+
+def _gzi_problem(gzi: str, blocks: list[tuple[int, int, int]], size: int) -> str | None:
+    """Why a `.gzi` does not list the blocks of its bgzip file (htslib lists each block holding data but the first,
+    by compressed and uncompressed offset), None when it does."""
+    with open(gzi, "rb") as handle:
+        raw = handle.read()
+    if len(raw) < 8 or len(raw) != 8 + 16 * int.from_bytes(raw[:8], "little"):
+        return "the .gzi does not parse"
+    listed = [(int.from_bytes(raw[i:i + 8], "little"), int.from_bytes(raw[i + 8:i + 16], "little"))
+              for i in range(8, len(raw), 16)]
+    ends = [u for _, u, _ in blocks[1:]] + [size]
+    holding_data = [(c, u) for (c, u, _), end in zip(blocks, ends) if end > u]  # not the empty EOF marker
+    if listed != holding_data[1:]:
+        return "the .gzi lists other blocks than the file's"
+    return None
+
+
+def _bgzip_index_problem(fasta: str, index: str) -> str | None:
+    """Why the `.gzi` and `.fai` of a bgzip FASTA do not describe it (None when they do): the `.gzi` is checked
+    against the file's blocks, the `.fai` against the decompressed bytes around record bounds (as for plain FASTA)."""
+    import zlib
+
+    walked = _bgzf_blocks(fasta)
+    if isinstance(walked, str):
+        return walked
+    blocks, size = walked
+    problem = _gzi_problem(fasta + ".gzi", blocks, size)
+    if problem:
+        return problem
+    starts = [u for _, u, _ in blocks]
+    cache: dict[int, bytes] = {}
+    with open(fasta, "rb") as handle:
+        def block(k: int) -> bytes:
+            if k not in cache:
+                offset, _, length = blocks[k]
+                handle.seek(offset)
+                data = handle.read(length)
+                cache.clear()
+                cache[k] = zlib.decompress(data[12 + int.from_bytes(data[10:12], "little"):-8], -15)
+            return cache[k]
+
+        def read(offset: int, count: int) -> bytes:
+            out = b""
+            k = max(0, bisect.bisect_right(starts, offset) - 1)
+            while count > 0 and k < len(blocks):
+                data = block(k)[offset - blocks[k][1]:][:count]
+                out, offset, count, k = out + data, offset + len(data), count - len(data), k + 1
+            return out
+
+        try:
+            return _index_problem(index, size, read)
+        except zlib.error as error:
+            return f"a BGZF block does not decompress ({error})"
 
 
 def _fresh_index(fasta: str, compression: str) -> None:
@@ -156,8 +248,11 @@ def _fresh_index(fasta: str, compression: str) -> None:
     for path in (index, fasta + ".gzi") if compression == "bgzip" else (index,):
         if os.path.exists(path) and os.path.getmtime(path) < os.path.getmtime(fasta):
             stale.append(f"{os.path.basename(path)} is older than the FASTA")
-    if os.path.exists(index) and not stale and compression == "plain":
-        problem = _plain_index_problem(fasta, index)
+    if compression == "bgzip" and os.path.exists(index) != os.path.exists(fasta + ".gzi"):
+        stale.append("only one of its .fai and .gzi exists")  # htslib builds both together
+    if os.path.exists(index) and not stale:
+        check = _plain_index_problem if compression == "plain" else _bgzip_index_problem
+        problem = check(fasta, index)
         if problem:
             stale.append(f"{os.path.basename(index)} does not match the FASTA ({problem})")
     if not stale:

@@ -71,3 +71,28 @@ def copy_without(folder: Path, target: Path, *names: str) -> Path:
 
 def param_snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def rewrite_in_place(parquet: Path, row: int, column: str, value) -> None:
+    """Set one cell of a Parquet file and keep the file's old timestamp (as `cp -p`, `tar x` or `rsync -t` do)."""
+    import pandas as pd
+
+    stat = Path(parquet).stat()
+    frame = pd.read_parquet(parquet)
+    frame.loc[row, column] = value
+    frame.to_parquet(parquet)
+    os.utime(parquet, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def kill_at_batch(monkeypatch, runner, batch: int):
+    """Make `runner._generate` raise KeyboardInterrupt (as if killed) at its `batch`-th call; returns the real one."""
+    calls, real = [], runner._generate
+
+    def killed(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == batch:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_generate", killed)
+    return real

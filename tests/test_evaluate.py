@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from entry_points import kill_at_batch
 from modeling_bioreason.evaluation import runner
 from modeling_bioreason.evaluation.runner import EvaluationConfig, evaluate
 from modeling_bioreason.hub import save_bioreason
@@ -58,16 +59,7 @@ def test_report_files_and_contents(uninterrupted):
 
 def test_interrupted_run_resumes_without_recomputing(model_dir, uninterrupted, tmp_path, monkeypatch):
     _, full = uninterrupted
-    calls = []
-    real_generate = runner._generate
-
-    def dies_on_second_batch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # as if killed mid-run
-        return real_generate(*args, **kwargs)
-
-    monkeypatch.setattr(runner, "_generate", dies_on_second_batch)
+    real_generate = kill_at_batch(monkeypatch, runner, 2)
     with pytest.raises(KeyboardInterrupt):
         evaluate(_config(model_dir, tmp_path), progress=False)
     first_batch = [row["index"] for row in _lines(tmp_path)]

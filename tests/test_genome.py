@@ -112,6 +112,59 @@ def test_bgzipped_fasta_gives_the_same_windows_and_plain_gzip_is_refused(tmp_pat
         variant_windows(gzipped, parse_vcf_line("chr22 1004 . T C"), 5)
 
 
+def _bgzip(path, text: bytes, block: int = 0xFF00):
+    """`text` as BGZF (blocks of `block` uncompressed bytes, then the EOF marker), as bgzip writes it."""
+    import struct
+    import zlib
+
+    with open(path, "wb") as handle:
+        for start in range(0, len(text), block):
+            data = text[start:start + block]
+            compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+            payload = compressor.compress(data) + compressor.flush()
+            handle.write(b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff\x06\x00BC\x02\x00"
+                         + struct.pack("<H", len(payload) + 25) + payload
+                         + struct.pack("<II", zlib.crc32(data), len(data)))
+        handle.write(bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000"))
+
+
+def test_stale_index_of_a_replaced_bgzip_fasta_is_rebuilt_never_used(tmp_path, caplog):
+    """A `.fa.gz` replaced (older timestamp) by one with another line layout, or with the same text in other
+    blocks: its `.fai` / `.gzi` are checked against the file, and rebuilt."""
+    import os
+
+    import pysam
+
+    fasta = tmp_path / "ref.fa"
+    _two_contigs(fasta, "ACGTACGTAC" * 5 + "GG", "TTTTTCCCCC" * 4)
+    bgzipped = tmp_path / "ref.fa.gz"
+    pysam.tabix_compress(str(fasta), str(bgzipped))
+    assert variant_windows(bgzipped, [Variant("chr2", 3, "T", "G")], 2)[0].reference_sequence == "TTTTT"
+    assert (tmp_path / "ref.fa.gz.fai").exists() and (tmp_path / "ref.fa.gz.gzi").exists()
+    old = os.path.getmtime(bgzipped) - 3600
+    _two_contigs(fasta, "ACGTACGTAC" * 3, "GATTACAGAT" * 4, width=7)  # chr1 shorter, other line width
+    pysam.tabix_compress(str(fasta), str(bgzipped), force=True)
+    os.utime(bgzipped, (old, old))
+    with caplog.at_level("WARNING"):
+        [window] = variant_windows(bgzipped, [Variant("chr2", 3, "T", "G")], 2)
+    assert (window.reference_sequence, window.variant_sequence) == ("GATTA", "GAGTA")
+    assert "ref.fa.gz.fai does not match the FASTA" in caplog.text
+
+    # Same text, other BGZF blocks: the .fai still fits, the .gzi (compressed offsets) does not.
+    long_fasta = tmp_path / "long.fa"
+    _two_contigs(long_fasta, "ACGTTGCA" * 9000, "GATTACAG" * 9000, width=60)
+    target = tmp_path / "long.fa.gz"
+    _bgzip(target, long_fasta.read_bytes())
+    assert variant_windows(target, [Variant("chr2", 70001, "G", "C")], 3)[0].reference_sequence == "CAGGATT"
+    old = os.path.getmtime(target) - 3600
+    _bgzip(target, long_fasta.read_bytes(), block=20000)
+    os.utime(target, (old, old))
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert variant_windows(target, [Variant("chr2", 70001, "G", "C")], 3)[0].reference_sequence == "CAGGATT"
+    assert "lists other blocks than the file's" in caplog.text
+
+
 def test_reference_call_and_multi_allelic_records(tmp_path):
     with pytest.raises(ValueError, match=r"ALT is '\.' \(no alternate allele"):
         parse_vcf_line("chr22 1004 . T .")

@@ -77,10 +77,19 @@ def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run):
     assert merged.model.dna_boundary_embeddings.weight.abs().sum() > 0  # the DNA-token embeddings moved
 
 
+def _killed_after(out, run_dir, *checkpoints):
+    """`run_dir` as the run in `out` leaves it when killed after writing `checkpoints` (and its identity)."""
+    import shutil
+
+    for name in checkpoints:
+        shutil.copytree(out / name, run_dir / name)
+    shutil.copy(out / "run_identity.json", run_dir / "run_identity.json")
+    return run_dir
+
+
 def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
     out, _ = sft_run
-    interrupted = tmp_path / "resumed"
-    run_sft(_sft_recipe(interrupted, "training.max_steps=10"))  # stops at checkpoint-10, as if killed there
+    interrupted = _killed_after(out, tmp_path / "resumed", "checkpoint-10")
     run_sft(_sft_recipe(interrupted), resume=True)
     state = json.loads((interrupted / "checkpoint-20" / "trainer_state.json").read_text())
     reference = json.loads((out / "checkpoint-20" / "trainer_state.json").read_text())
@@ -97,14 +106,11 @@ def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
 def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, tmp_path, caplog):
     """Killed while writing checkpoint-20 (no trainer_state.json yet): --resume continues from checkpoint-10."""
     import logging
-    import shutil
 
     from modeling_bioreason.cli import main
 
     out, _ = sft_run
-    run_dir = tmp_path / "run"
-    shutil.copytree(out / "checkpoint-10", run_dir / "checkpoint-10")
-    shutil.copytree(out / "checkpoint-20", run_dir / "checkpoint-20")
+    run_dir = _killed_after(out, tmp_path / "run", "checkpoint-10", "checkpoint-20")
     (run_dir / "checkpoint-20" / "trainer_state.json").unlink()
     with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
         assert main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}",
@@ -115,6 +121,71 @@ def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, tmp_path, caplog
     assert state["global_step"] == 20
 
 
+def _cli_train(capsys, run_dir, *sets, resume=False):
+    from modeling_bioreason.cli import main
+
+    code = main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}", *sets]
+                + (["--resume"] if resume else []))
+    return code, capsys.readouterr().err
+
+
+def test_resume_of_another_run_is_refused_naming_the_differences(sft_run, tmp_path, capsys):
+    out, _ = sft_run
+    run_dir = _killed_after(out, tmp_path / "run", "checkpoint-10")
+    code, err = _cli_train(capsys, run_dir, "training.learning_rate=1e-3", "data.config=leak_free", resume=True)
+    assert code == 2 and "Traceback" not in err
+    assert f"--resume: {run_dir} holds another run, not this one" in err
+    assert "data.config: 'default' -> 'leak_free'" in err and "training.learning_rate: 0.002 -> 0.001" in err
+    assert "training rows: the dataset's rows changed" in err  # leak_free's rows are other rows
+    (run_dir / "run_identity.json").unlink()  # checkpoints of unknown origin (an older version, another tool)
+    code, err = _cli_train(capsys, run_dir, resume=True)
+    assert code == 2 and "without a readable run_identity.json" in err and "resume refused" in err
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint-10"]  # nothing trained, moved or written
+
+
+def test_fresh_run_moves_an_earlier_run_aside_and_resume_takes_only_its_own_checkpoints(sft_run, tmp_path, capsys,
+                                                                                        caplog):
+    """The shipped recipes write to fixed folders: a new run there must not mix with the earlier one's checkpoints
+    or `final/`, and `--resume` after a kill must continue the new run, not the earlier run's higher checkpoint."""
+    import logging
+    import shutil
+
+    from entry_points import rewrite_in_place
+
+    out, _ = sft_run
+    data = tmp_path / "kegg"
+    shutil.copytree(ROOT / "hub_cards/datasets/kegg", data, ignore=shutil.ignore_patterns("leak_free*", "held_*"))
+    run_dir = _killed_after(out, tmp_path / "run", "checkpoint-20")
+    shutil.copytree(out / "final", run_dir / "final")
+    short = [f"data.dataset={data}", "training.save_steps=1"]
+    with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
+        code, err = _cli_train(capsys, run_dir, *short, "training.max_steps=1")
+    assert code == 0, err
+    [previous] = run_dir.glob("previous-*")
+    assert f"{run_dir} held an earlier run (checkpoint-20, final, run_identity.json): moved it to {previous}" \
+        in caplog.text
+    assert {p.name for p in previous.iterdir()} == {"checkpoint-20", "final", "run_identity.json"}
+    assert [p.name for p in run_dir.glob("checkpoint-*")] == ["checkpoint-1"]
+    assert json.loads((run_dir / "train_metrics.json").read_text())["global_step"] == 1
+
+    shutil.copytree(out / "checkpoint-20", run_dir / "checkpoint-20")  # another run's, higher: never resumed
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
+        code, err = _cli_train(capsys, run_dir, *short, "training.max_steps=2", resume=True)
+    assert code == 0, err
+    assert f"skipping {run_dir / 'checkpoint-20'}: it is not this run's checkpoint" in caplog.text
+    assert f"continuing from {run_dir / 'checkpoint-1'}" in caplog.text
+    assert "training length changed (training.max_steps: 1 -> 2)" in caplog.text
+    assert json.loads((run_dir / "train_metrics.json").read_text())["global_step"] == 2
+
+    # The training file rewritten in place with its old timestamp (cp -p, tar x): the rows read are the new ones
+    # (never the datasets cache's old ones), so the run is not this one any more.
+    train_file = data / "data" / "train-00000-of-00001.parquet"
+    rewrite_in_place(train_file, 0, "question", "Which disease does this variant contribute to, really?")
+    code, err = _cli_train(capsys, run_dir, *short, "training.max_steps=2", resume=True)
+    assert code == 2 and "training rows: the dataset's rows changed" in err, err
+
+
 def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, tmp_path):
     """The FSDP2/ZeRO-3 path of `finish`: rank 0 receives the gathered full state dict, rebuilds an unsharded model
     and exports it; the result equals the single-process export."""
@@ -122,7 +193,7 @@ def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, t
     from safetensors.torch import load_file
 
     from modeling_bioreason.training.models import load_model
-    from modeling_bioreason.training.run import export, unsharded_copy
+    from modeling_bioreason.training.export import export, unsharded_copy
 
     out, folder = sft_run
     recipe = _sft_recipe(out)

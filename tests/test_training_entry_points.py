@@ -103,6 +103,10 @@ def test_accelerate_launch_mixed_precision_bf16(tmp_path):
     assert (tmp_path / "final" / "model.safetensors").exists()
 
 
+def _damage(sequence: str, position: int, text: str) -> str:
+    return sequence[:position] + text + sequence[position + len(text):]
+
+
 def _write_rows(folder, rows):
     folder.mkdir()
     (folder / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -114,6 +118,15 @@ def _write_rows(folder, rows):
     (lambda rows: rows[2].update(question=None), "row 2: `question` is None"),
     (lambda rows: rows[5].update(variant_sequence=""), "row 5: `variant_sequence` is empty"),
     (lambda rows: [row.pop("reasoning") for row in rows], r"lacks column\(s\) \['reasoning'\]"),
+    # Damage inside a flank that trim_per_side=1024 cuts would shift the kept window: found on the whole window.
+    (lambda rows: rows[3].update(reference_sequence=_damage(rows[3]["reference_sequence"], 10, "\n")),
+     r"row 3: `reference_sequence` has a line break '\\n' at position 10 \(in the flank that trim_per_side=1024 "
+     r"removes: it would shift the kept window\)"),
+    (lambda rows: rows[0].update(variant_sequence=_damage(rows[0]["variant_sequence"], 3990, ">chr1")),
+     r"row 0: `variant_sequence` has a FASTA header mark '>' at position 3990 \(in the flank"),
+    # A bad base in the middle: found before any step, not at the step that reaches the row.
+    (lambda rows: rows[5].update(variant_sequence=_damage(rows[5]["variant_sequence"], 2000, "R")),
+     r"row 5: `variant_sequence` has an IUPAC ambiguity code 'R' at position 2000; allowed: A, C, G, T, N"),
 ])
 def test_bad_rows_are_refused_before_training_with_the_dataset_row_index(tmp_path, capsys, change, message):
     rows = [dict(row) for row in load_example_rows()]
@@ -124,6 +137,20 @@ def test_bad_rows_are_refused_before_training_with_the_dataset_row_index(tmp_pat
     [error] = [line for line in err.splitlines() if line.startswith("bioreason train: error:")]
     assert "Traceback" not in err and re.search(message, error), err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("checkpoint-*"))
+
+
+def test_damaged_windows_are_refused_up_front_by_grpo_and_evaluate(tmp_path, capsys):
+    rows = [dict(row) for row in load_example_rows()]
+    rows[3]["reference_sequence"] = _damage(rows[3]["reference_sequence"], 10, "\n")
+    folder = _write_rows(tmp_path / "rows", rows)
+    assert _train(tmp_path / "grpo", f"data.dataset={folder}", kind="grpo", config="cpu-smoke-grpo") == 2
+    assert "row 3: `reference_sequence` has a line break '\\n' at position 10 (in the flank" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "lookup", "--dataset", str(folder), "--task", "kegg", "--split", "train",
+                 "--trim-per-side", "1024", "--output-dir", str(tmp_path / "eval")]) == 2
+    err = capsys.readouterr().err
+    assert "row 3: 'reference_sequence' has a line break '\\n' at position 10 (in the flank that trim_per_side=1024" \
+        in err and "Traceback" not in err
+    assert not (tmp_path / "eval" / "predictions.jsonl").exists()
 
 
 @pytest.fixture
@@ -176,6 +203,7 @@ def test_grpo_resume_sees_the_same_prompts_as_the_uninterrupted_run(tmp_path, mo
     full, seen[:] = list(seen), []
     assert len(full) == 6 and full[4:] != full[:2]  # epoch 2 is a new order, not a replay of epoch 1
     shutil.copytree(tmp_path / "full" / "checkpoint-4", tmp_path / "resumed" / "checkpoint-4")
+    shutil.copy(tmp_path / "full" / "run_identity.json", tmp_path / "resumed")
     assert main(["train", "grpo", "--config", "cpu-smoke-grpo", "--resume", "--set",
                  f"training.output_dir={tmp_path / 'resumed'}", *common]) == 0
     assert seen == full[4:]

@@ -7,13 +7,18 @@ thinking block followed by `Answer: {answer}`.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from .windows import trim_flanks
 
+logger = logging.getLogger(__name__)
+
 REQUIRED_COLUMNS = ("question", "answer", "reference_sequence", "variant_sequence")
+SOURCE_MARK = "bioreason_source.json"  # in a `datasets` cache folder: the content of the files it was built from
 
 
 def check_columns(columns, where: str = "dataset") -> None:
@@ -67,6 +72,7 @@ def row_to_messages(
     if with_answer:
         messages.append(assistant_message(row, reasoning_lines))
     return messages
+
 
 def resolve_dataset_path(path: str | os.PathLike, *bases: str | os.PathLike, setting: str = "--dataset") -> str:
     """
@@ -169,17 +175,50 @@ def check_data_files_inside(folder: str | os.PathLike, config: str | None = None
                                      f"{Path(match).resolve()}, outside the dataset folder; copy the file in.")
 
 
+def _local_data_files(builder) -> list[str]:
+    files = [str(f) for split_files in (builder.config.data_files or {}).values() for f in split_files]
+    return [f for f in files if os.path.isfile(f)]
+
+
 def load_split(path: str | os.PathLike, config: str = "default", split: str = "test"):
-    """Load one split of a Hub-layout dataset folder (or Hub id) with `datasets`, checking its columns. `val` and
-    `validation` name the same split; a folder's data files must lie inside it."""
+    """
+    Load one split of a Hub-layout dataset folder (or Hub id) with `datasets`, checking its columns. `val` and
+    `validation` name the same split; a folder's data files must lie inside it (`check_data_files_inside`).
+
+    The `datasets` cache keys local files by path and modification time only, so a file rewritten in place with an
+    old timestamp (`cp -p`, `tar x`, `rsync -t`) would be served from the cache with its old rows. The cache built
+    here is marked with the size and content hash of the files it was read from; when they differ it is rebuilt.
+    """
     import datasets
+
+    from ..sources import files_fingerprint
 
     if os.path.isdir(path):
         check_data_files_inside(path, config)
     split = resolve_split(path, config, split)
     try:
-        dataset = datasets.load_dataset(os.fspath(path), config, split=split)
+        builder = datasets.load_dataset_builder(os.fspath(path), config)
+        local = _local_data_files(builder)
+        fingerprint = files_fingerprint(local) if local else None
+        mark = Path(builder.cache_dir) / SOURCE_MARK
+        stale = fingerprint is not None and Path(builder.cache_dir).is_dir() and _read_mark(mark) != fingerprint
+        if stale:
+            logger.info("Rebuilding the datasets cache of %s (%s): its files changed since it was built.", path, config)
+        builder.download_and_prepare(download_mode="force_redownload" if stale else None)
+        dataset = builder.as_dataset(split=split)
     except ValueError as error:
         raise ValueError(f"Could not load {path!r} config {config!r} split {split!r}: {error}") from error
+    if fingerprint is not None and _read_mark(mark) != fingerprint:
+        try:
+            mark.write_text(json.dumps({"files": fingerprint}))
+        except OSError:  # a read-only cache: checked (and rebuilt if needed) again next time
+            pass
     check_columns(dataset.column_names, f"dataset {path!r} ({config}/{split})")
     return dataset
+
+
+def _read_mark(mark: Path) -> str | None:
+    try:
+        return json.loads(mark.read_text()).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None

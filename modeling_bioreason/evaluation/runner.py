@@ -5,9 +5,13 @@
 The task is declared (`--task`, or `bioreason_task` in the dataset card), and every row is checked before any work
 starts (errors name the dataset row). Generation is batched (left padding, KV cache). Each finished row is appended
 to `predictions.jsonl` at once with its dataset `index`, a `fingerprint` of its input and (variant effect) its
-`score`, so a rerun after a kill continues where it stopped; a saved row whose input changed is recomputed (said
-so, and listed in the report). At the end the runner writes `report.json` (metrics under both scoring rules,
-AUROC/AUPRC for variant effect, the lookup baseline, settings), `report.md` and `per_class.png`.
+`score`, so a rerun after a kill continues where it stopped; a saved row whose input changed, or that is not a
+valid prediction row, is recomputed (said so, and listed in the report). `run_config.json` records the settings and a
+fingerprint of the model's weights: a rerun with other settings or another model (a folder retrained in place) is
+refused. `--do-sample` draws each row from its own stream, seeded by `--seed` and the row's dataset index, so
+sampled generations do not depend on `--batch-size` or on what an interrupted run left on disk. At the end the
+runner writes `report.json` (metrics under both scoring rules, AUROC/AUPRC for variant effect, the lookup baseline,
+settings), `report.md` and `per_class.png`.
 
 `--model` may also be an NT-v2 masked-LM folder: the zero-shot DNA baseline (`zero_shot.py`).
 """
@@ -26,6 +30,7 @@ from pathlib import Path
 
 from ..data.tasks import load_split, resolve_split
 from ..data.windows import trim_flanks
+from ..sources import model_fingerprint, module_fingerprint, require_dataset, require_model
 from ..tasks import Task, dataset_repo_id, task_of_dataset
 from ..tasks.scoring import answer_prefix
 from .baseline import lookup_answers
@@ -42,13 +47,27 @@ def row_fingerprint(row: dict) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
 
 
+def _saved_row_problem(row) -> str | None:
+    """Why a parsed predictions.jsonl line is not a usable prediction row, or None."""
+    if not isinstance(row, dict) or not isinstance(row.get("index"), int) or isinstance(row["index"], bool) or \
+            row["index"] < 0:
+        return "no non-negative integer 'index'"
+    if not isinstance(row.get("generation"), str):
+        return f"'generation' is {'missing' if 'generation' not in row else repr(row['generation'])[:20]}, not text"
+    score = row.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        return f"'score' is {score!r:.20}, not a number"
+    return None
+
+
 class PredictionLog:
     """
     Append-only JSONL of finished rows, robust to a kill in the middle of a write.
 
     Only a partly written *last* line (no newline) is cut off; a corrupted line elsewhere (garbage, invalid UTF-8, a
-    row without `index`) is reported with its line number and skipped, never deleting the good rows around it (the
-    row it held is recomputed). A later line for the same index supersedes an earlier one.
+    row without an integer `index`, a missing or non-text `generation`, a non-numeric `score`) is reported with its
+    line number and skipped, never deleting the good rows around it (the row it held is recomputed). A later line for
+    the same index supersedes an earlier one.
     """
 
     def __init__(self, path: Path):
@@ -66,8 +85,9 @@ class PredictionLog:
                 continue
             try:
                 row = json.loads(line)
-                if not isinstance(row, dict) or not isinstance(row.get("index"), int):
-                    raise ValueError("no integer 'index'")
+                problem = _saved_row_problem(row)
+                if problem:
+                    raise ValueError(problem)
             except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
                 self.bad_lines.append(number)
                 logger.warning("%s line %d is not a prediction row (%s); skipping it, its row will be recomputed.",
@@ -88,17 +108,30 @@ class PredictionLog:
         self.rows.update({row["index"]: row for row in rows})
 
 
-def _check_run_config(output_dir: Path, config: EvaluationConfig) -> None:
+def _check_run_config(output_dir: Path, config: EvaluationConfig, weights: str | None, binding: bool) -> None:
+    """
+    Refuse to continue a run made with other settings or another model (`weights`: the model's fingerprint). Only
+    saved predictions bind: a `run_config.json` beside none (a first run that failed, e.g. a typo in `--model`) is
+    replaced.
+    """
     path = output_dir / "run_config.json"
-    identity = config.identity()
-    if path.exists():
+    identity = {**config.identity(), "model_weights": weights}
+    if path.exists() and binding:
         previous = json.loads(path.read_text())
-        changed = sorted(k for k in identity if previous.get(k) != identity[k])
+        changed = sorted(k for k in config.identity() if previous.get(k) != identity[k])
         if changed:
             raise ValueError(
                 f"{output_dir} holds a run with other settings ({', '.join(f'{k}: {previous.get(k)!r} -> {identity[k]!r}' for k in changed)}); "
                 "resume with the same settings or use a new --output-dir."
             )
+        before = previous.get("model_weights")
+        if "model_weights" not in previous or (before is not None and before != weights):
+            raise ValueError(
+                f"{output_dir} holds predictions of another model: the weights of {config.model!r} are not the ones "
+                f"that generated them (fingerprint {before or 'not recorded'} -> {weights or 'unknown'}; retrained or "
+                f"replaced?). Use a new --output-dir, or delete {output_dir / 'predictions.jsonl'} to recompute.")
+        if before is None and weights is not None:  # a Hub model pinned now (it was not in the cache before)
+            path.write_text(json.dumps({**previous, "model_weights": weights}, indent=2))
     else:
         path.write_text(json.dumps(identity, indent=2))
 
@@ -130,15 +163,24 @@ class BioReasonPredictor:
             [self.messages(row, config) for row in rows], add_generation_prompt=True,
             tokenize=True, return_dict=True, return_tensors="pt", enable_thinking=config.enable_thinking)
 
-    def predict(self, rows: list[dict], config: EvaluationConfig) -> list[str]:
+    def predict(self, rows: list[dict], config: EvaluationConfig, indices: list[int] | None = None) -> list[str]:
+        """Generations for `rows` (dataset rows `indices`: with --do-sample, each row's stream is seeded by them)."""
         import torch
 
         inputs = self.tokenize(rows, config).to(self.model.device)
-        sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p, "top_k": config.top_k}
+        sampling = {}
+        if config.do_sample:
+            from transformers import LogitsProcessorList
+
+            from .sampling import RowSeededSampling, row_seed
+
+            seeds = [row_seed(config.seed, i) for i in (indices if indices is not None else range(len(rows)))]
+            sampling["logits_processor"] = LogitsProcessorList(
+                [RowSeededSampling(seeds, config.temperature, config.top_k, config.top_p)])
         with torch.inference_mode():
             output = self.model.generate(
                 **inputs, max_new_tokens=config.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
-                **(sampling if config.do_sample else {"do_sample": False}),
+                do_sample=False, **sampling,  # sampled by RowSeededSampling, one stream per row
             )
         return self.processor.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
 
@@ -218,7 +260,7 @@ class DNAOnlyPredictor:
         self.model, self.tokenizer, self.task = model, tokenizer, task
         self._logits = {}
 
-    def predict(self, rows: list[dict], config: EvaluationConfig) -> list[str]:
+    def predict(self, rows: list[dict], config: EvaluationConfig, indices: list[int] | None = None) -> list[str]:
         import torch
 
         from ..dna_only import DNAPairCollator
@@ -270,8 +312,8 @@ def load_model(model_path: str, device: str = "auto", task: Task | None = None, 
     return TextLMPredictor(model, AutoTokenizer.from_pretrained(model_path, trust_remote_code=remote), task)
 
 
-def _generate(predictor, rows: list[dict], config: EvaluationConfig) -> list[str]:
-    return predictor.predict(rows, config)
+def _generate(predictor, rows: list[dict], config: EvaluationConfig, indices: list[int]) -> list[str]:
+    return predictor.predict(rows, config, indices)
 
 
 def _check_rows_fingerprints(log: PredictionLog, rows: list[dict]) -> list[int]:
@@ -295,10 +337,12 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     A loaded `model`/`processor` may be passed instead of loading `config.model`; `config.model == "lookup"` scores
     the lookup baseline alone. The task comes from `config.task` or the dataset card (never from the answers).
     """
-    import torch
     from tqdm.auto import tqdm
 
     output_dir = Path(config.output_dir)
+    require_dataset(config.dataset)
+    if model is None and config.model != LOOKUP_MODEL:
+        require_model(config.model)
     task = task_of_dataset(config.dataset, config.config, config.task)
     hub_id = dataset_repo_id(config.dataset, config.config, config.dataset_repo_id)  # checked before any work
     dataset = load_split(config.dataset, config.config, config.split)
@@ -307,7 +351,8 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     if config.limit is not None:
         dataset = dataset.select(range(min(config.limit, len(dataset))))
     rows = dataset.to_list()
-    task.check_rows(rows, f"dataset {config.dataset!r} ({config.config}/{config.split})")
+    where = f"dataset {config.dataset!r} ({config.config}/{config.split})"
+    task.check_rows(rows, where, trim_per_side=config.trim_per_side, iupac_ok=True)  # IUPAC: see the model below
     import datasets
 
     has_baseline = resolve_split(config.dataset, config.config, config.baseline_split) in (
@@ -323,8 +368,10 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
                          "baseline to look answers up in; pass --baseline-split.")
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_config(output_dir, config)
+    weights = None if config.model == LOOKUP_MODEL else (
+        module_fingerprint(model) if model is not None else model_fingerprint(config.model))
     log = PredictionLog(output_dir / "predictions.jsonl")
+    _check_run_config(output_dir, config, weights, binding=bool(log.rows or log.bad_lines))
     recomputed = _check_rows_fingerprints(log, rows)
 
     baseline, how = lookup_answers([r["question"] for r in train_rows], [r["answer"] for r in train_rows],
@@ -340,6 +387,9 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
             predictor = load_model(config.model, config.device, task, config.trust_remote_code, config.dtype)
         else:
             predictor = None
+        if predictor is not None and predictor.kind == "bioreason" and getattr(predictor.processor, "iupac",
+                                                                               "error") != "to_n":
+            task.check_rows(rows, where, trim_per_side=config.trim_per_side)  # its processor refuses IUPAC codes
         kind = predictor.kind if predictor is not None else json.loads(
             (output_dir / "run_config.json").read_text()).get("kind", "model")
     if pending and config.model != LOOKUP_MODEL and kind == "zero_shot_dna":
@@ -355,9 +405,8 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         bar = tqdm(total=len(rows), initial=len(rows) - len(pending), desc="evaluate", unit="row", disable=not progress)
         for start in range(0, len(pending), config.batch_size):
             batch = pending[start:start + config.batch_size]
-            torch.manual_seed(config.seed + min(batch))
             batch_rows = [rows[i] for i in batch]
-            generations = _generate(predictor, batch_rows, config)
+            generations = _generate(predictor, batch_rows, config, batch)
             tick = time.perf_counter()
             scores = predictor.score(batch_rows, generations, config) if task.has_score else [None] * len(batch)
             score_seconds += time.perf_counter() - tick

@@ -67,6 +67,9 @@ def task_of_dataset(dataset: str | os.PathLike, config: str = "default", task=No
             raise ValueError(f"Task mismatch: --task {chosen.name} but the card of {os.fspath(dataset)!r} declares "
                              f"config {config!r} as {get_task(declared).name!r}.")
         return chosen
+    if declared is None and not os.path.exists(dataset):
+        raise FileNotFoundError(f"Dataset {os.fspath(dataset)!r} is not a local folder, and as a Hub dataset id its "
+                                "card could not be read (offline, or no such dataset): check the path.")
     if declared is None:
         raise ValueError(f"{os.fspath(dataset)!r} does not declare its task (no `bioreason_task:` in its card); pass "
                          f"--task with one of {sorted(TASKS)}.")

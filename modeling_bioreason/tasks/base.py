@@ -56,11 +56,15 @@ class Task:
         raise NotImplementedError
 
     # -------------------------------------------------------------------------------------------- checks
-    def check_rows(self, rows: Sequence[Mapping], where: str = "dataset", offset: int = 0) -> None:
+    def check_rows(self, rows: Sequence[Mapping], where: str = "dataset", offset: int = 0, trim_per_side: int = 0,
+                   iupac_ok: bool = False) -> None:
         """
-        Check every row before any work starts: required columns present, strings, non-empty sequences, a gold
-        answer this task knows. Errors name the dataset row index (`offset` + position).
+        Check every row before any work starts: required columns present, strings, non-empty sequences of bases
+        (checked whole, before `trim_per_side` cuts the flanks; IUPAC codes only with `iupac_ok`), a gold answer this
+        task knows. Errors name the dataset row index (`offset` + position).
         """
+        from ..data.windows import sequence_problem
+
         if not rows:
             raise ValueError(f"The {where} is empty: nothing to evaluate.")
         missing = [c for c in self.required_columns if c not in rows[0]]
@@ -76,6 +80,8 @@ class Task:
                                      f"({value!r:.40}), expected a non-empty string.")
                 if not value.strip():
                     raise ValueError(f"The {where}, row {index}: {column!r} is empty.")
+                if column.endswith("_sequence") and (problem := sequence_problem(value, trim_per_side, iupac_ok)):
+                    raise ValueError(f"The {where}, row {index}: {column!r} {problem}.")
             try:
                 self.gold_label(row["answer"])
             except (ValueError, TypeError) as error:

@@ -20,14 +20,15 @@ from ..hub import write_model_card
 from ..modeling_nucleotide_transformer import NucleotideTransformerModel
 from ..processing_bioreason import CHAT_TEMPLATE
 from ..tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+from .checkpoints import plan_run
 from .recipe import Recipe, trainer_arguments
-from .run import load_rows, recipe_task, resume_checkpoint
+from .rows import load_rows, recipe_task
 
 __all__ = ["DNAOnlyClassifier", "DNAOnlyConfig", "DNAPairCollator", "run_baseline"]  # the model: ..dna_only
 
 
 # ------------------------------------------------------------------------------------------------------- DNA-only
-def _train_dna_only(recipe: Recipe, train, resume_from: str | None) -> tuple:
+def _dna_only_trainer(recipe: Recipe, train) -> tuple:
     from transformers import Trainer, TrainingArguments
 
     from .models import load_dna_model
@@ -45,9 +46,7 @@ def _train_dna_only(recipe: Recipe, train, resume_from: str | None) -> tuple:
     collator = DNAPairCollator(tokenizer, config.label2id, task, recipe.data.trim_per_side, recipe.data.max_dna_tokens)
     args = TrainingArguments(**trainer_arguments(TrainingArguments, {"report_to": "none", **recipe.training}),
                              remove_unused_columns=False)
-    trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=collator)
-    result = trainer.train(resume_from_checkpoint=resume_from)
-    return trainer, result, tokenizer
+    return Trainer(model=model, args=args, train_dataset=train, data_collator=collator), tokenizer
 
 
 # ------------------------------------------------------------------------------------------------------- LLM-only
@@ -82,7 +81,7 @@ def prepare_text_tokenizer(model, tokenizer) -> None:
     model.generation_config.pad_token_id = tokenizer.pad_token_id
 
 
-def _train_llm_only(recipe: Recipe, train, resume_from: str | None) -> tuple:
+def _llm_only_trainer(recipe: Recipe, train) -> tuple:
     from peft import LoraConfig
     from trl import SFTConfig
 
@@ -97,17 +96,16 @@ def _train_llm_only(recipe: Recipe, train, resume_from: str | None) -> tuple:
                       target_modules="all-linear", task_type="CAUSAL_LM") if recipe.lora.enabled else None
     trainer = TextSFTTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, peft_config=lora,
                          data_collator=TextSFTCollator(tokenizer, recipe.data.trim_per_side, recipe.data.reasoning_lines))
-    result = trainer.train(resume_from_checkpoint=resume_from)
-    return trainer, result, tokenizer
+    return trainer, tokenizer
 
 
 def run_baseline(recipe: Recipe, resume: bool = False) -> str:
     """Train the recipe's baseline architecture and export a folder that `bioreason evaluate` scores."""
     architecture = recipe.model.architecture
     train = load_rows(recipe, recipe.data.train_split, recipe.data.limit, need_reasoning=architecture == "llm_only")
-    resume_from = resume_checkpoint(recipe.training["output_dir"], resume)
-    trainer, result, tokenizer = (_train_llm_only if architecture == "llm_only" else _train_dna_only)(
-        recipe, train, resume_from)
+    plan = plan_run(recipe, train, resume)  # refuses resuming another run before any model is loaded
+    trainer, tokenizer = (_llm_only_trainer if architecture == "llm_only" else _dna_only_trainer)(recipe, train)
+    result = trainer.train(resume_from_checkpoint=plan.apply(trainer))
     output_dir = Path(trainer.args.output_dir)
     folder = output_dir / "final"
     if trainer.is_world_process_zero():

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from ..data.tasks import row_to_messages
 from ..tasks import Task
+from .checkpoints import plan_run
+from .export import finish
 from .grpo_trainer import DNAGRPOTrainer
 from .lora import make_lora_config
 from .models import load_model
 from .recipe import Recipe, trainer_arguments
-from .run import finish, load_rows, recipe_task, resume_checkpoint
+from .rows import load_rows, recipe_task
 
 
 def _text(completion) -> str:
@@ -59,24 +61,30 @@ def reward_functions(recipe: Recipe, task: Task) -> tuple[list, list[float]]:
     return functions, weights
 
 
-def grpo_dataset(recipe: Recipe, split: str, limit: int | None):
-    rows = load_rows(recipe, split, limit)
+def grpo_dataset(recipe: Recipe, rows):
+    """Task rows -> a `prompt` column (the user turn, flanks trimmed) beside `answer`."""
     trim = recipe.data.trim_per_side
     return rows.map(lambda row: {"prompt": row_to_messages(row, trim_per_side=trim)},
                     remove_columns=[c for c in rows.column_names if c != "answer"])
 
 
-def make_grpo_trainer(recipe: Recipe, trainer_class: type = DNAGRPOTrainer) -> DNAGRPOTrainer:
-    """A ready-to-train GRPO trainer for a recipe: model, LoRA, dataset, weighted rewards, DNA tokens suppressed."""
-    from trl import GRPOConfig
-
+def check_grpo_recipe(recipe: Recipe) -> None:
     if recipe.kind != "grpo":
         raise ValueError(f"GRPO needs a GRPO recipe, got kind={recipe.kind!r}.")
     if recipe.lora.enabled and recipe.lora.train_projector:
         raise ValueError("GRPO reuses projected DNA features across passes, so the projector must stay frozen: "
                          "set lora.train_projector: false.")
+
+
+def make_grpo_trainer(recipe: Recipe, trainer_class: type = DNAGRPOTrainer, rows=None) -> DNAGRPOTrainer:
+    """A ready-to-train GRPO trainer for a recipe: model, LoRA, dataset (`rows`, else the recipe's training rows),
+    weighted rewards, DNA tokens suppressed."""
+    from trl import GRPOConfig
+
+    check_grpo_recipe(recipe)
     args = GRPOConfig(**trainer_arguments(GRPOConfig, {"report_to": "none", **recipe.training}),
                       remove_unused_columns=False)
+    rows = load_rows(recipe, recipe.data.train_split, recipe.data.limit) if rows is None else rows
     model, processor = load_model(recipe.model, seed=args.seed)
     processor.max_dna_tokens = recipe.data.max_dna_tokens
     # A sampled DNA token would desynchronise placeholders and DNA features: never generate them.
@@ -87,13 +95,16 @@ def make_grpo_trainer(recipe: Recipe, trainer_class: type = DNAGRPOTrainer) -> D
         model.model.dna_projector.requires_grad_(False)
     return trainer_class(
         model=model, reward_funcs=functions, args=args, processing_class=processor,
-        train_dataset=grpo_dataset(recipe, recipe.data.train_split, recipe.data.limit),
+        train_dataset=grpo_dataset(recipe, rows),
         peft_config=make_lora_config(model, recipe.lora) if recipe.lora.enabled else None,
     )
 
 
 def run_grpo(recipe: Recipe, resume: bool = False) -> str:
     """Train with a GRPO recipe (starting from an SFT checkpoint folder) and return the exported folder."""
-    trainer = make_grpo_trainer(recipe)
-    result = trainer.train(resume_from_checkpoint=resume_checkpoint(trainer.args.output_dir, resume))
+    check_grpo_recipe(recipe)
+    rows = load_rows(recipe, recipe.data.train_split, recipe.data.limit)
+    plan = plan_run(recipe, rows, resume)  # refuses resuming another run before any model is loaded
+    trainer = make_grpo_trainer(recipe, rows=rows)
+    result = trainer.train(resume_from_checkpoint=plan.apply(trainer))
     return finish(trainer, recipe, result, summary=f"BioReason trained with the `{recipe.name}` recipe (GRPO).")

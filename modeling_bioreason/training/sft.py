@@ -4,8 +4,8 @@
 
 The recipe's task rows become conversational rows (`messages`, DNA blocks in the user turn) and train through the
 same collator a plain-TRL user passes to `SFTTrainer` (see `collator.py`). Checkpoints (adapter + projector + DNA-token
-rows, with optimizer state) go to `training.output_dir`; `--resume` continues from the last complete one. At the end
-the adapter is saved alone (`adapter/`) and merged into a Hub-format folder (`final/`).
+rows, with optimizer state) go to `training.output_dir`; `--resume` continues this run from its last complete one
+(`checkpoints.py`). At the end the adapter is saved alone (`adapter/`) and merged into a Hub-format folder (`final/`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from __future__ import annotations
 from .collator import BioReasonDataCollator, task_row_to_conversation
 from .lora import make_lora_config
 from .models import load_model
+from .checkpoints import plan_run
+from .export import finish
 from .recipe import Recipe, trainer_arguments
-from .run import finish, load_rows, resume_checkpoint
+from .rows import load_rows
 
 
 def conversations(rows, recipe: Recipe):
@@ -40,7 +42,9 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
         remove_unused_columns=False,  # the collator needs the `messages` column
         dataset_kwargs={"skip_prepare_dataset": True},  # the collator tokenizes, with DNA, on the fly
     )
-    train = conversations(load_rows(recipe, recipe.data.train_split, recipe.data.limit, need_reasoning=True), recipe)
+    rows = load_rows(recipe, recipe.data.train_split, recipe.data.limit, need_reasoning=True)
+    plan = plan_run(recipe, rows, resume)  # refuses resuming another run before any model is loaded
+    train = conversations(rows, recipe)
     evaluation = conversations(load_rows(recipe, recipe.data.eval_split, recipe.data.eval_limit, need_reasoning=True),
                                recipe) if args.eval_strategy != "no" else None
     model, processor = load_model(recipe.model, seed=args.seed)
@@ -53,5 +57,5 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
         model=model, args=args, train_dataset=train, eval_dataset=evaluation, processing_class=processor,
         data_collator=BioReasonDataCollator(processor), peft_config=peft_config,
     )
-    result = trainer.train(resume_from_checkpoint=resume_checkpoint(args.output_dir, resume))
+    result = trainer.train(resume_from_checkpoint=plan.apply(trainer))
     return finish(trainer, recipe, result, summary=f"BioReason fine-tuned with the `{recipe.name}` recipe (SFT).")
