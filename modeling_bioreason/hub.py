@@ -218,16 +218,17 @@ SECRET_WORDS = {"token", "secret", "secrets", "credential", "credentials", "pass
                 "netrc", "pgpass", "htpasswd"}
 SECRET_WORD_PAIRS = {("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"), ("auth", "key")}
 SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx")
-# Scanned for in every text file that goes up (unless named with `include=`): what looks like a live credential.
+# Scanned for in every text file that goes up (unless named with `include=`): what looks like a live credential. Each
+# pattern starts with its literal prefix (fast to scan for); a match must not continue a longer word (checked apart).
 TOKEN_PATTERNS = {
-    "a Hugging Face token (hf_...)": rb"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}",
-    "an AWS access key id": rb"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])",
-    "a GitHub token": rb"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})",
-    "a GitLab token": rb"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_-]{20,}",
-    "an API key (sk-...)": rb"(?<![A-Za-z0-9_-])sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}",
-    "a Slack token": rb"(?<![A-Za-z0-9])xox[abprs]-[A-Za-z0-9-]{10,}",
-    "a private key": rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----",
-    "a Weights & Biases API key": rb"(?i)wandb[_-]?api[_-]?key[\"']?\s*[:=]\s*[\"']?[0-9a-f]{40}(?![0-9a-f])",
+    "a Hugging Face token (hf_...)": [rb"hf_[A-Za-z0-9]{30,}"],
+    "an AWS access key id": [rb"AKIA[0-9A-Z]{16}(?![0-9A-Z])", rb"ASIA[0-9A-Z]{16}(?![0-9A-Z])"],
+    "a GitHub token": [rb"gh[pousr]_[A-Za-z0-9]{36,}", rb"github_pat_[A-Za-z0-9_]{40,}"],
+    "a GitLab token": [rb"glpat-[A-Za-z0-9_-]{20,}"],
+    "an API key (sk-...)": [rb"sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}"],
+    "a Slack token": [rb"xox[abprs]-[A-Za-z0-9-]{10,}"],
+    "a private key": [rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"],
+    "a Weights & Biases API key": [rb"(?i:wandb)[_-]?(?i:api)[_-]?(?i:key)[\"']?\s*[:=]\s*[\"']?[0-9a-f]{40}(?![0-9a-f])"],
 }
 
 
@@ -375,7 +376,7 @@ def stage_upload(folder: Path, plan: dict, staging: Path) -> list[Path]:
 def find_credentials(folder: Path, files: list[Path], include=()) -> None:
     """Refuse text files holding what looks like a credential (`TOKEN_PATTERNS`) unless `include` names them; the
     message names the file, the line and the kind of credential, never its value."""
-    patterns = {what: re.compile(pattern) for what, pattern in TOKEN_PATTERNS.items()}
+    patterns = [(what, re.compile(pattern)) for what, group in TOKEN_PATTERNS.items() for pattern in group]
     named = {str(Path(p)) for p in include}
     for path in files:
         relative = str(path.relative_to(folder))
@@ -386,8 +387,10 @@ def find_credentials(folder: Path, files: list[Path], include=()) -> None:
             if b"\0" in head:  # binary (weights, Parquet): not a text file
                 continue
             data = head + handle.read()
-        for what, pattern in patterns.items():
-            match = pattern.search(data)
+        for what, pattern in patterns:
+            match = next((m for m in pattern.finditer(data)
+                          if not (m.start() and (data[m.start() - 1:m.start()].isalnum()
+                                                 or data[m.start() - 1:m.start()] == b"_"))), None)
             if match:
                 line = data.count(b"\n", 0, match.start()) + 1
                 raise ValueError(f"{relative}:{line} holds what looks like {what}; credentials are never pushed. "
@@ -597,7 +600,7 @@ def check_folder_code(folder: Path) -> str:
 
     ours = package_files("modeling_bioreason")
     references = []
-    for path in sorted(folder.rglob("*.json")):
+    for path in sorted(folder.rglob("*config.json")):  # config.json, tokenizer_/processor_/..._config.json
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

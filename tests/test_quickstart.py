@@ -76,3 +76,37 @@ def test_the_governor_follows_other_processes_while_the_work_runs(monkeypatch):
         assert len(governor.changes) == 4
     finally:
         torch.set_num_threads(before)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_quickstart_resumes_only_what_an_interrupted_run_left(tmp_path, monkeypatch):
+    """A first run starts fresh (no talk of a --resume the user never passed); a rerun after a kill continues from
+    its complete checkpoint."""
+    from pathlib import Path
+
+    from modeling_bioreason.training import sft
+
+    calls = []
+
+    def fake_run_sft(recipe, resume=False):
+        calls.append(resume)
+        raise _Stop
+
+    monkeypatch.setattr(sft, "run_sft", fake_run_sft)
+    monkeypatch.setattr(quickstart, "choose_threads", lambda: (1, "test"))
+    import torch
+
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # the test process keeps its threads
+    datasets = str(Path(__file__).parent.parent / "hub_cards" / "datasets")
+    with pytest.raises(_Stop):
+        quickstart.run_quickstart(str(tmp_path / "qs"), datasets)
+    checkpoint = tmp_path / "qs" / "sft" / "checkpoint-20"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text("{}")
+    (checkpoint / "adapter_model.safetensors").write_bytes(b"\0")
+    with pytest.raises(_Stop):
+        quickstart.run_quickstart(str(tmp_path / "qs"), datasets)
+    assert calls == [False, True]
