@@ -210,7 +210,7 @@ def save_bioreason(model, processor, folder: str | os.PathLike, **card_metadata:
 PUSH_KINDS = {"model": "model", "dataset": "dataset", "metric": "space", "space": "space"}
 NEVER_UPLOADED = ("__pycache__", ".pyc", ".git", ".ipynb_checkpoints", ".DS_Store", ".fai", ".gzi")
 # Left out unless named with `include=`: files that commonly hold credentials, by name or by the words of their name
-# (`hf_token.txt`, `api_key.txt`, `aws_credentials`, `wandb_api_key`; not `tokenizer.json` or `special_tokens_map.json`).
+# (`hf_token.txt`, `api_key.txt`, `aws_credentials`, `wandb_api_key`; not `tokenizer.json`, `special_tokens_map.json`).
 SECRET_NAMES = {".env", ".netrc", ".pypirc", ".npmrc", ".git-credentials", ".pgpass", ".htpasswd", "credentials",
                 "credentials.json", "secrets.json", "secrets.yaml", "secrets.toml", "token", "hf_token", "id_rsa",
                 "id_dsa", "id_ecdsa", "id_ed25519", "service_account.json", "kubeconfig", "netrc", "htpasswd"}
@@ -228,7 +228,8 @@ TOKEN_PATTERNS = {
     "an API key (sk-...)": [rb"sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}"],
     "a Slack token": [rb"xox[abprs]-[A-Za-z0-9-]{10,}"],
     "a private key": [rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"],
-    "a Weights & Biases API key": [rb"(?i:wandb)[_-]?(?i:api)[_-]?(?i:key)[\"']?\s*[:=]\s*[\"']?[0-9a-f]{40}(?![0-9a-f])"],
+    "a Weights & Biases API key": [
+        rb"(?i:wandb)[_-]?(?i:api)[_-]?(?i:key)[\"']?\s*[:=]\s*[\"']?[0-9a-f]{40}(?![0-9a-f])"],
 }
 
 
@@ -358,7 +359,8 @@ def stage_upload(folder: Path, plan: dict, staging: Path) -> list[Path]:
         try:
             descriptor = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError as error:
-            raise ValueError(f"{folder}/{relative} changed after it was checked ({error.strerror}); push again.") from None
+            raise ValueError(f"{folder}/{relative} changed after it was checked ({error.strerror}); push "
+                             "again.") from None
         with os.fdopen(descriptor, "rb") as source:
             info = os.fstat(source.fileno())
             if not stat.S_ISREG(info.st_mode) or _identity(info) != plan["identity"][path] or not real.is_relative_to(
@@ -569,7 +571,8 @@ def check_card_ids(kind: str, folder: Path, header: dict) -> list[str]:
         try:
             results = ModelCardData(**header).eval_results or []
         except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{folder}/README.md: `model-index` does not parse with huggingface_hub: {error}") from None
+            raise ValueError(f"{folder}/README.md: `model-index` does not parse with huggingface_hub: "
+                             f"{error}") from None
         ids += [(f"{folder}/README.md model-index dataset.type", r.dataset_type) for r in results]
     entries = 0
     for path in sorted((folder / ".eval_results").glob("*.yaml")) if kind == "model" else []:

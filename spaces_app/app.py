@@ -5,9 +5,9 @@
 Sealed: this folder imports only what its `requirements.txt` installs (gradio, torch, transformers, pysam) and its own
 files (`genome.py`, the window builder; `examples/`). The model is the one the Space's owner configures
 (`BIOREASON_MODEL`, a Hub id on a pushed Space, which `bioreason push space --model` sets; optionally pinned with
-`BIOREASON_MODEL_REVISION`); without it the Space stops at boot, naming that setting. It loads through `AutoModelForCausalLM` /
-`AutoProcessor` with `trust_remote_code=True`, so the Space runs that model's own code and no other: nothing a visitor
-sends chooses what is loaded.
+`BIOREASON_MODEL_REVISION`); without it the Space stops at boot, naming that setting. It loads through
+`AutoModelForCausalLM` / `AutoProcessor` with `trust_remote_code=True`, so the Space runs that model's own code and no
+other: nothing a visitor sends chooses what is loaded.
 
 Inputs: a reference and a variant window (pasted, or a FASTA file with the two records), or a VCF line plus a reference
 FASTA (the window builder splices the allele in), and a question. The reasoning streams into a collapsible block; the

@@ -278,7 +278,8 @@ def test_model_card_ids_are_checked_with_huggingface_hub_validators(small_model,
         push("model", folder, "me/model", dry_run=True)
     (folder / "README.md").write_text(readme)
     (folder / ".eval_results").mkdir()
-    (folder / ".eval_results" / "kegg.yaml").write_text("- dataset: {id: runs/x/data, task_id: default}\n  value: 0.5\n")
+    (folder / ".eval_results" / "kegg.yaml").write_text(
+        "- dataset: {id: runs/x/data, task_id: default}\n  value: 0.5\n")
     with pytest.raises(ValueError, match=r"kegg.yaml dataset.id 'runs/x/data' is not a Hub repo id"):
         push("model", folder, "me/model", dry_run=True)
 

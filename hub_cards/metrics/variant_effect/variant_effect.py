@@ -46,7 +46,8 @@ Examples:
     >>> metric = evaluate.load("hub_cards/metrics/variant_effect")
     >>> metric.compute(predictions=["Answer: Pathogenic"], references=["Pathogenic; cystic fibrosis"])["f1"]
     1.0
-    >>> for preds, refs, scores in [(["Answer: benign"], ["Benign"], [-1.5]), (["Answer: pathogenic"], ["Pathogenic"], [2.0])]:
+    >>> for preds, refs, scores in [(["Answer: benign"], ["Benign"], [-1.5]),
+    ...                             (["Answer: pathogenic"], ["Pathogenic"], [2.0])]:
     ...     metric.add_batch(predictions=preds, references=refs, scores=scores)
     >>> metric.compute()["auroc"]
     1.0
