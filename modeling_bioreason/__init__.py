@@ -16,10 +16,13 @@ from transformers import (
 
 from .build import build_bioreason
 from .configuration_bioreason import BioReasonConfig
+from .configuration_evo2 import Evo2Config
 from .configuration_nucleotide_transformer import NucleotideTransformerConfig
 from .modeling_bioreason import BioReasonForConditionalGeneration, BioReasonModel, BioReasonPreTrainedModel
+from .modeling_evo2 import Evo2ForCausalLM, Evo2Model
 from .modeling_nucleotide_transformer import NucleotideTransformerForMaskedLM, NucleotideTransformerModel
 from .processing_bioreason import BioReasonProcessor, normalize_dna_sequence
+from .tokenization_evo2 import Evo2Tokenizer
 from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
 
 __version__ = "0.1.0"
@@ -38,8 +41,13 @@ def _register_auto_classes() -> None:
     NucleotideTransformerModel.register_for_auto_class("AutoModel")
     NucleotideTransformerForMaskedLM.register_for_auto_class("AutoModelForMaskedLM")
     NucleotideTransformerTokenizer.register_for_auto_class("AutoTokenizer")
+    Evo2Config.register_for_auto_class()
+    Evo2Model.register_for_auto_class("AutoModel")
+    Evo2ForCausalLM.register_for_auto_class("AutoModelForCausalLM")
+    Evo2Tokenizer.register_for_auto_class("AutoTokenizer")
     # Local registration: code that imports this package needs no trust_remote_code.
-    for name, config_class in (("bioreason", BioReasonConfig), ("nucleotide_transformer", NucleotideTransformerConfig)):
+    for name, config_class in (("bioreason", BioReasonConfig), ("nucleotide_transformer", NucleotideTransformerConfig),
+                               ("evo2", Evo2Config)):
         try:
             AutoConfig.register(name, config_class)
         except ValueError:  # already registered (module reloaded)
@@ -50,6 +58,9 @@ def _register_auto_classes() -> None:
     AutoModelForMaskedLM.register(NucleotideTransformerConfig, NucleotideTransformerForMaskedLM, exist_ok=True)
     AutoProcessor.register(BioReasonConfig, BioReasonProcessor, exist_ok=True)
     AutoTokenizer.register(NucleotideTransformerConfig, tokenizer_class=NucleotideTransformerTokenizer, exist_ok=True)
+    AutoModel.register(Evo2Config, Evo2Model, exist_ok=True)
+    AutoModelForCausalLM.register(Evo2Config, Evo2ForCausalLM, exist_ok=True)
+    AutoTokenizer.register(Evo2Config, tokenizer_class=Evo2Tokenizer, exist_ok=True)
 
 
 _register_auto_classes()
@@ -60,6 +71,10 @@ __all__ = [
     "BioReasonModel",
     "BioReasonPreTrainedModel",
     "BioReasonProcessor",
+    "Evo2Config",
+    "Evo2ForCausalLM",
+    "Evo2Model",
+    "Evo2Tokenizer",
     "NucleotideTransformerConfig",
     "NucleotideTransformerForMaskedLM",
     "NucleotideTransformerModel",

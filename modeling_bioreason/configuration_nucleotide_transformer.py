@@ -3,6 +3,8 @@
 This file ships to the Hub next to the BioReason weights: it imports only transformers and its siblings.
 """
 
+from typing import ClassVar
+
 from transformers import PreTrainedConfig
 
 
@@ -28,6 +30,20 @@ class NucleotideTransformerConfig(PreTrainedConfig):
     """
 
     model_type = "nucleotide_transformer"
+
+    # What BioReason reads about this encoder (the protocol is documented in configuration_bioreason.py).
+    # The tokenizer must turn this DNA into these ids (6-mers from the left in InstaDeep's vocabulary order, single
+    # bases around `N`) and may add only these around it: `<cls>` first (BioReason's main branch; its vllm-grpo
+    # branch adds nothing).
+    tokenizer_probe: ClassVar[tuple[str, tuple[int, ...]]] = ("ACGTACGTACGTN", (728, 3379, 4106))
+    tokenizer_special_ids: ClassVar[tuple[int, ...]] = (3,)
+    tokenizer_description: ClassVar[str] = (
+        "the NT-v2 6-mer tokenizer (NucleotideTransformerTokenizer: 6-mers from the left, <cls> first)"
+    )
+    # The ModuleList of blocks: a named tap `encoder.layer.{i}.<...>` lives in block i.
+    layers_module: ClassVar[str] = "encoder.layer"
+    # `hidden_states[-1]` is `last_hidden_state` (the final LayerNorm's output), transformers' convention.
+    last_hidden_state_in_hidden_states: ClassVar[bool] = True
 
     vocab_size: int = 4107
     hidden_size: int = 1024
@@ -68,6 +84,17 @@ class NucleotideTransformerConfig(PreTrainedConfig):
     @property
     def head_dim(self) -> int:
         return self.hidden_size // self.num_attention_heads
+
+    def default_feature_layer(self) -> int:
+        """BioReason's default tap on NT-v2: the final LayerNorm output."""
+        return -1
+
+    @staticmethod
+    def encoder_model_class() -> type:
+        """The bare encoder this config builds (what `AutoModel` maps it to; named here for sealed remote code)."""
+        from .modeling_nucleotide_transformer import NucleotideTransformerModel
+
+        return NucleotideTransformerModel
 
 
 __all__ = ["NucleotideTransformerConfig"]

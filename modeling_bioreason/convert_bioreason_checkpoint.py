@@ -35,15 +35,56 @@ _PREFIXES = ("_forward_module.", "model.")
 _LORA = re.compile(r"^(?P<module>.+)\.lora_(?P<which>[AB])\.(?P<adapter>[^.]+)\.weight$")
 
 
-def _load_state(path: Path) -> dict[str, torch.Tensor]:
+# A torch.save archive stores its tensors uncompressed: what it declares it unpacks to is about its own size. A
+# declared size beyond this many times the file (a zip bomb) is refused before anything is read.
+MAX_UNPACKED_RATIO = 4
+MIN_UNPACKED_LIMIT = 64 * 2**20  # small files may declare up to this much
+
+
+def check_archive(path: Path) -> None:
+    """
+    Refuse, before `torch.load` reads anything, a file that is not a zip-format `torch.save` archive (the legacy
+    format declares no sizes to check) or whose entries declare more bytes than `MAX_UNPACKED_RATIO` times the file
+    (at least `MIN_UNPACKED_LIMIT`): a zip bomb would take memory in proportion to what it declares.
+    """
+    import zipfile
+
+    if not path.is_file():
+        raise ValueError(f"Checkpoint file {path} does not exist.")
+    size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ValueError(f"{path} is not a PyTorch checkpoint in torch.save's zip format ({error}); re-save it with "
+                         "torch.save (torch >= 1.6) and convert that.") from None
+    limit = max(MAX_UNPACKED_RATIO * size, MIN_UNPACKED_LIMIT)
+    if declared > limit:
+        raise ValueError(f"{path} ({size:,} bytes) declares {declared:,} unpacked bytes, over the limit of {limit:,} "
+                         f"({MAX_UNPACKED_RATIO} x its size): torch.save archives store tensors uncompressed, so this "
+                         "is not one (a zip bomb?). Refused before reading.")
+
+
+def load_tensors_file(path: Path):
+    """`torch.load(path, weights_only=True)` after `check_archive`, with a damaged or foreign file named."""
     import pickle
 
+    check_archive(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        if "Weights only load failed" not in str(error):
+            raise ValueError(f"{path} is damaged: its pickled index does not unpickle ({str(error)[:120]}).") from None
         raise ValueError(f"{path} holds objects besides tensors (e.g. Lightning hyper-parameters), which are not "
                          "loaded with weights_only=True. Extract its state dict with the original code's "
-                         "environment (torch.save(ckpt['state_dict'], 'state.pt')) and convert that.") from error
+                         "environment (torch.save(ckpt['state_dict'], 'state.pt')) and convert that.") from None
+    except (RuntimeError, EOFError, KeyError, AttributeError, ValueError) as error:  # torch on a damaged archive
+        raise ValueError(f"{path} is damaged or not a torch.save checkpoint: {str(error).splitlines()[0][:160]}") \
+            from None
+
+
+def _load_state(path: Path) -> dict[str, torch.Tensor]:
+    state = load_tensors_file(path)
     for key in ("module", "state_dict"):  # DeepSpeed model states / Lightning checkpoint
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
@@ -109,8 +150,10 @@ def convert_checkpoint(
             raise ValueError(f"{checkpoint} is a folder without dna_projection.pt: not a BioReason HF directory.")
         lm = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-        projection = {k: v.float() for k, v in torch.load(projection_file, map_location="cpu",
-                                                            weights_only=True).items()}
+        projection = load_tensors_file(projection_file)
+        if not isinstance(projection, dict) or not all(isinstance(v, torch.Tensor) for v in projection.values()):
+            raise ValueError(f"{projection_file} must hold the projection's state dict (weight and bias tensors).")
+        projection = {k: v.float() for k, v in projection.items()}
         model, processor = build_bioreason(lm, dna_model, tokenizer=tokenizer)
     else:
         if text_model is None:

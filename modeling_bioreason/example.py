@@ -13,8 +13,7 @@ import torch
 from transformers import AddedToken, PreTrainedTokenizerBase, Qwen3Config, Qwen3ForCausalLM
 
 from .build import build_bioreason
-from .configuration_nucleotide_transformer import NucleotideTransformerConfig
-from .modeling_nucleotide_transformer import NucleotideTransformerModel
+from .dna_encoders import random_dna_encoder
 
 EXAMPLE_FILES = {"kegg": "kegg_test_rows_6.jsonl", "clinvar": "clinvar_windows_rows_12.jsonl"}
 
@@ -87,10 +86,12 @@ def tiny_bioreason(
     text_layers: int = 2,
     dna_hidden: int = 32,
     dna_layers: int = 2,
+    dna_encoder: str = "nt-v2",
 ):
     """
-    A small random Qwen3 + NT-v2 BioReason over `tokenizer` (e.g. the real Qwen3 one). Untrained: for plumbing,
-    tests and benchmarks. `text_hidden=256, text_layers=4, dna_hidden=128` is the original code's benchmark size.
+    A small random Qwen3 + DNA-encoder BioReason over `tokenizer` (e.g. the real Qwen3 one); `dna_encoder` names
+    the encoder kind (`random-<kind>` in recipes; default NT-v2). Untrained: for plumbing, tests and benchmarks.
+    `text_hidden=256, text_layers=4, dna_hidden=128` is the original code's benchmark size.
     """
     torch.manual_seed(seed)
     heads = max(4, text_hidden // 64)
@@ -100,7 +101,6 @@ def tiny_bioreason(
         vocab_size=len(tokenizer) + 3, tie_word_embeddings=True, max_position_embeddings=8192,
         eos_token_id=tokenizer.eos_token_id,
     )
-    dna_config = NucleotideTransformerConfig(
-        hidden_size=dna_hidden, num_hidden_layers=dna_layers, num_attention_heads=4, intermediate_size=4 * dna_hidden
-    )
-    return build_bioreason(Qwen3ForCausalLM(text_config), NucleotideTransformerModel(dna_config), tokenizer=tokenizer)
+    text_model = Qwen3ForCausalLM(text_config)
+    encoder = random_dna_encoder(f"random-{dna_encoder}:{dna_hidden}x{dna_layers}")
+    return build_bioreason(text_model, encoder, tokenizer=tokenizer)

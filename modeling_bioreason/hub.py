@@ -17,6 +17,8 @@ from typing import Any
 
 import jinja2
 
+from .dna_encoders import DNA_ENCODERS, RANDOM_SPEC, DNAEncoderKind, encoder_kind_of_config, encoder_kind_of_hub_id
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_CARD = {
@@ -33,13 +35,10 @@ TAGS = ["custom_code", "biology", "genomics", "dna", "bioreason"]
 # id (e.g. the ClinVar windows built here) is named in the card text, never in the metadata.
 DATASET_HUB_IDS = {"kegg": "wanglab/kegg"}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-NT_V2_LICENSE = {
-    "license": "other",
-    "license_name": "cc-by-nc-sa-4.0",
-    "license_link": "https://creativecommons.org/licenses/by-nc-sa/4.0/",
-}
-# Licences of language models this project builds on, for the card's licence sentence.
-TEXT_MODEL_LICENSES = {"Qwen/Qwen3": "Apache-2.0", "HuggingFaceTB/SmolLM2": "Apache-2.0"}
+# Hub licence ids of language models this project builds on, for the card's licence (DNA encoders: dna_encoders.py).
+TEXT_MODEL_LICENSES = {"Qwen/Qwen3": "apache-2.0", "HuggingFaceTB/SmolLM2": "apache-2.0"}
+LICENSE_NAMES = {"apache-2.0": "Apache-2.0", "mit": "MIT"}
+PERMISSIVE_LICENSES = ("apache-2.0", "mit")  # combined with another licence, that one governs the weights
 
 
 def card_template() -> str:
@@ -53,18 +52,41 @@ def describe_model(model) -> dict[str, str]:
     """Architecture lines of the card, read from the model's config (a model or a `BioReasonConfig`)."""
     config = getattr(model, "config", model)
     if not hasattr(config, "text_config") or not hasattr(config, "dna_config"):  # a baseline: the caller describes it
-        return {"dna_encoder": "none", "projector": "none", "text_model": "none"}
+        return {"dna_encoder": "none", "projector": "none", "text_model": "none", "dna_tokens": ""}
     text, dna = config.text_config, config.dna_config
+    kind = DNA_ENCODERS.get(dna.model_type)
+    layer = config.dna_feature_layer
     return {
-        "dna_encoder": (
-            f"Nucleotide Transformer v2 ({dna.num_hidden_layers} layers, hidden {dna.hidden_size}), frozen"
-            if config.freeze_dna_encoder else f"Nucleotide Transformer v2 ({dna.num_hidden_layers} layers)"
-        ),
-        "projector": f"{config.projector_type} ({dna.hidden_size} → {text.hidden_size}), encoder layer "
-        f"{config.dna_feature_layer}",
+        "dna_encoder": f"{kind.name if kind else dna.model_type} ({dna.num_hidden_layers} layers, hidden "
+        f"{dna.hidden_size})" + ("" if getattr(config, "dna_encoder_pretrained", True) else ", random weights")
+        + (", frozen" if config.freeze_dna_encoder else ""),
+        "projector": f"{config.projector_type} ({dna.hidden_size} → {text.hidden_size}), "
+        + (f"encoder layer {layer}" if isinstance(layer, int) else f"encoder output `{layer}`"),
         "text_model": f"{text.model_type} ({text.num_hidden_layers} layers, hidden {text.hidden_size}, "
         f"vocab {text.vocab_size})",
+        "dna_tokens": kind.tokens_per_sequence if kind else "one per DNA-tokenizer token",
     }
+
+
+def dna_encoder_weights(model, named: str | None = None) -> tuple[DNAEncoderKind | None, bool] | None:
+    """
+    `(kind, pretrained)` of the DNA encoder whose weights a card describes, or None without one. A BioReason config
+    says both (`dna_config`, `dna_encoder_pretrained`); a baseline names its encoder (`named`): a Hub id, a folder, or
+    a `random-<kind>` spec. `kind` is None for an encoder this package does not ship.
+    """
+    config = getattr(model, "config", model)
+    if hasattr(config, "dna_config") and hasattr(config, "text_config"):
+        return DNA_ENCODERS.get(config.dna_config.model_type), bool(getattr(config, "dna_encoder_pretrained", True))
+    if named in (None, "none"):
+        return None
+    named = str(named)
+    match = RANDOM_SPEC.match(named)
+    if match:
+        return next((kind for kind in DNA_ENCODERS.values() if kind.spec_name == match["name"]), None), False
+    if os.path.isfile(os.path.join(named, "config.json")):
+        with open(os.path.join(named, "config.json"), encoding="utf-8") as handle:
+            return encoder_kind_of_config(json.load(handle)), True
+    return encoder_kind_of_hub_id(named), True
 
 
 def is_hub_id(name: str) -> bool:
@@ -100,30 +122,47 @@ def base_models_of(model, explicit: list[str] | None = None) -> list[str]:
 
 
 def license_metadata(model, base_models: list[str], license: str | None = None,
-                     has_dna_encoder: bool | None = None) -> tuple[dict, str]:
+                     encoder: tuple[DNAEncoderKind | None, bool] | None = None) -> tuple[dict, str]:
     """
-    `(metadata, sentence)`: the card's licence fields and the sentence naming each component's licence. A folder with
-    a DNA encoder is treated as holding NT-v2 weights (InstaDeep, CC BY-NC-SA 4.0) unless `license` says otherwise.
+    `(metadata, sentence)`: the card's licence fields and the sentence naming each component's licence. Licences follow
+    the weights inside: a pretrained DNA encoder's (`encoder`, see `dna_encoder_weights`) and the language model's; a
+    randomly initialised encoder carries nobody's. Permissive licences combine into the other one; the code is
+    Apache-2.0. `license` overrides the result.
     """
-    config = getattr(model, "config", model)
-    text_ids = [name for name in base_models if "nucleotide-transformer" not in name.lower()]
+    text_ids = [name for name in base_models if encoder_kind_of_hub_id(name) is None]
     text_license = next((lic for prefix, lic in TEXT_MODEL_LICENSES.items() for name in text_ids
                          if name.startswith(prefix)), None)
     named = f" ({', '.join(text_ids)})" if text_ids else ""
     text_part = f"The language model{named} is " + (
-        f"{text_license}." if text_license else "under its own licence (see its model card).")
+        f"{LICENSE_NAMES.get(text_license, text_license)}." if text_license else
+        "under its own licence (see its model card).")
     if license is not None:
         return {"license": license}, f"Released under {license}. {text_part}"
-    if has_dna_encoder is None:
-        has_dna_encoder = hasattr(config, "dna_config")
-    if not has_dna_encoder:
-        return {"license": "apache-2.0"}, f"The code and these weights are Apache-2.0. {text_part}"
-    sentence = (
-        "This folder holds the weights of an NT-v2 DNA encoder (InstaDeep's Nucleotide Transformer v2, CC BY-NC-SA 4.0: "
-        f"non-commercial use, attribution, share-alike) and of a language model. {text_part} The combined weights are "
-        "therefore released under CC BY-NC-SA 4.0; the code is Apache-2.0."
-    )
-    return dict(NT_V2_LICENSE), sentence
+    kind, pretrained = encoder if encoder is not None else (None, False)
+    licenses, names = [text_license] if text_license else [], dict(LICENSE_NAMES)
+    if encoder is None:
+        encoder_part = ""
+    elif not pretrained:
+        architecture = f"has the {kind.name} architecture and " if kind else ""
+        encoder_part = (f"The DNA encoder {architecture}was randomly initialised: this folder holds no pretrained "
+                        "DNA-encoder weights. ")
+    elif kind is None:
+        encoder_part = "The DNA encoder's weights are under their own licence (see where they came from). "
+    else:
+        licenses.append(kind.license)
+        names[kind.license] = kind.license_name
+        encoder_part = (f"This folder holds the weights of a pretrained DNA encoder ({kind.weights_by}'s {kind.name}, "
+                        f"{kind.license_name}: {kind.license_terms}). ")
+    governing = list(dict.fromkeys(lic for lic in licenses if lic not in PERMISSIVE_LICENSES))
+    if not governing:
+        return {"license": "apache-2.0"}, f"The code and these weights are Apache-2.0. {encoder_part}{text_part}"
+    if len(governing) == 1:
+        metadata, name = {"license": governing[0]}, names[governing[0]]
+    else:
+        name = " and ".join(names[lic] for lic in governing)
+        metadata = {"license": "other", "license_name": "-and-".join(governing)}
+    return metadata, (f"{encoder_part}{text_part} The combined weights are therefore released under {name}; the code "
+                      "is Apache-2.0.")
 
 
 def card_metadata(model, values: dict, extra_metadata: dict | None = None):
@@ -134,9 +173,11 @@ def card_metadata(model, values: dict, extra_metadata: dict | None = None):
     # Baselines describe their parts by name: a Hub id there is a base model too.
     parts = [values.get(key) for key in ("text_model", "dna_encoder") if is_hub_id(values.get(key) or "")]
     base_models = base_models_of(model, [*(values.get("base_models") or []), *parts])
+    encoder = dna_encoder_weights(model, values.get("dna_encoder"))
+    if encoder is not None and not encoder[1]:  # random encoder weights: no published encoder is a base model
+        base_models = [name for name in base_models if encoder_kind_of_hub_id(name) is None]
     datasets, local = hub_dataset_ids(values.get("datasets"))
-    has_dna = hasattr(getattr(model, "config", model), "dna_config") or values.get("dna_encoder") not in (None, "none")
-    license_fields, sentence = license_metadata(model, base_models, values.get("license"), has_dna)
+    license_fields, sentence = license_metadata(model, base_models, values.get("license"), encoder)
     data = ModelCardData(
         library_name="transformers", pipeline_tag="text-generation", **license_fields,
         base_model=base_models or None, datasets=datasets or None, tags=list(TAGS),

@@ -11,6 +11,8 @@ hidden dimension, so a caller can encode once and reuse them for many forwards.
 This file ships to the Hub next to the weights: it imports only torch, transformers and its siblings.
 """
 
+import functools
+import inspect
 import os
 import tempfile
 
@@ -25,8 +27,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutpu
 from transformers.utils import logging
 from transformers.utils.hub import ModelCard, cached_file, hf_api
 
-from .configuration_bioreason import BioReasonConfig
-from .modeling_nucleotide_transformer import NucleotideTransformerModel
+from .configuration_bioreason import BioReasonConfig, feature_layer_block
 
 logger = logging.get_logger(__name__)
 
@@ -70,8 +71,8 @@ class BioReasonPreTrainedModel(PreTrainedModel):
     base_model_prefix = "model"
     input_modalities = ("dna", "text")
     supports_gradient_checkpointing = True
-    # The decoder's own layer class is collected from `language_model` by `post_init`.
-    _no_split_modules = ["NucleotideTransformerLayer", "BioReasonProjector"]
+    # The encoder's and the decoder's own layer classes are collected from the sub-models by `post_init`.
+    _no_split_modules = ["BioReasonProjector"]
     _skip_keys_device_placement = ["cache", "past_key_values"]
     # Both sub-models run eager, sdpa and flex_attention; flash attention is the LM's only (the encoder's padded
     # bidirectional attention is not wired to it): use attn_implementation={"text_config": "flash_attention_2",
@@ -171,6 +172,22 @@ def prompt_groups(input_ids: torch.Tensor, attention_mask: torch.Tensor,
     return representatives, groups
 
 
+def dna_encoder_from_config(dna_config) -> PreTrainedModel:
+    """
+    `AutoModel.from_config(dna_config)`. A folder loaded as remote code without this package brings its own encoder
+    config class, which AutoModel does not know: it is registered first with the model class that config names.
+    """
+    config_class = type(dna_config)
+    if config_class not in AutoModel._model_mapping and hasattr(config_class, "encoder_model_class"):
+        AutoModel.register(config_class, config_class.encoder_model_class(), exist_ok=True)
+    return AutoModel.from_config(dna_config)
+
+
+@functools.cache
+def _takes_stop_after_layer(encoder_class: type) -> bool:
+    return "stop_after_layer" in inspect.signature(encoder_class.forward).parameters
+
+
 def _check_dna_layout(name: str, tensor: torch.Tensor, batch_size: int) -> None:
     if tensor.dim() != 3 or tensor.shape[0] != batch_size:
         raise ValueError(
@@ -181,7 +198,8 @@ def _check_dna_layout(name: str, tensor: torch.Tensor, batch_size: int) -> None:
 
 class BioReasonModel(BioReasonPreTrainedModel):
     r"""
-    DNA encoder (NT-v2) + projector + bare decoder; returns the decoder's `last_hidden_state`.
+    DNA encoder (any registered one; NT-v2 by default) + projector + bare decoder; returns the decoder's
+    `last_hidden_state`.
 
     Example:
 
@@ -205,7 +223,9 @@ class BioReasonModel(BioReasonPreTrainedModel):
 
     def __init__(self, config: BioReasonConfig):
         super().__init__(config)
-        self.dna_encoder = NucleotideTransformerModel(config.dna_config)
+        self.dna_encoder = dna_encoder_from_config(config.dna_config)
+        if isinstance(config.dna_feature_layer, str):
+            self.dna_feature_site()  # a name the encoder does not have fails here, not at the first forward
         self.dna_projector = BioReasonProjector(config)
         self.dna_boundary_embeddings = BioReasonBoundaryEmbedding(config.text_config.hidden_size)
         self.language_model = AutoModel.from_config(config.text_config)
@@ -216,6 +236,51 @@ class BioReasonModel(BioReasonPreTrainedModel):
 
     def set_input_embeddings(self, value: nn.Module) -> None:
         self.language_model.set_input_embeddings(value)
+
+    def dna_feature_site(self) -> nn.Module:
+        """The encoder submodule a str `config.dna_feature_layer` names: its output is the DNA feature."""
+        name, encoder, dna_config = self.config.dna_feature_layer, self.dna_encoder, self.config.dna_config
+        try:
+            site = encoder.get_submodule(name)
+        except AttributeError:
+            last_block = f"{getattr(dna_config, 'layers_module', '')}.{dna_config.num_hidden_layers - 1}."
+            names = [n for n, _ in encoder.named_modules() if n]
+            sites = [n for n in names if n.startswith(last_block)] or names
+            raise ValueError(
+                f"dna_feature_layer={name!r} names no module of the DNA encoder ({type(encoder).__name__}); its "
+                f"output sites include {', '.join(map(repr, sites[:6]))} (or give an int index into its hidden_states)."
+            ) from None
+        width = getattr(site, "out_features", dna_config.hidden_size)
+        if width != dna_config.hidden_size:
+            raise ValueError(f"dna_feature_layer={name!r} outputs {width} features, but the projector takes the "
+                             f"encoder's hidden_size ({dna_config.hidden_size}): tap a site of that width.")
+        return site
+
+    def _encode_dna(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The encoder's features at the tap (`config.dna_feature_layer`), running only the blocks it needs."""
+        encoder, layer, dna_config = self.dna_encoder, self.config.dna_feature_layer, self.config.dna_config
+        num_layers = dna_config.num_hidden_layers
+        block = feature_layer_block(dna_config, layer)
+        depth = {}
+        if block is not None and block < num_layers - 1 and _takes_stop_after_layer(type(encoder)):
+            depth["stop_after_layer"] = block
+        if isinstance(layer, str):
+            captured = []
+            hook = self.dna_feature_site().register_forward_hook(
+                lambda module, args, output: captured.append(output if isinstance(output, torch.Tensor) else output[0])
+            )
+            try:
+                encoder(input_ids, attention_mask=attention_mask, **depth)
+            finally:
+                hook.remove()
+            if not captured:
+                raise RuntimeError(f"The DNA encoder never ran dna_feature_layer={layer!r} in its forward.")
+            return captured[-1]
+        index = layer % (num_layers + 1)
+        if index == num_layers and getattr(dna_config, "last_hidden_state_in_hidden_states", False):
+            return encoder(input_ids, attention_mask=attention_mask).last_hidden_state
+        outputs = encoder(input_ids, attention_mask=attention_mask, output_hidden_states=True, **depth)
+        return outputs.hidden_states[index]
 
     def embed_tokens_with_dna_boundaries(self, input_ids: torch.LongTensor) -> torch.Tensor:
         """
@@ -234,7 +299,7 @@ class BioReasonModel(BioReasonPreTrainedModel):
         Encode and project the DNA sequences of a batch in one encoder call.
 
         Args:
-            dna_input_ids: `(batch, max_dna_per_prompt, dna_len)` NT token ids, right-padded.
+            dna_input_ids: `(batch, max_dna_per_prompt, dna_len)` DNA-tokenizer ids, right-padded.
             dna_attention_mask: same shape; 1 for real tokens, all zeros for empty slots.
 
         Returns:
@@ -250,8 +315,9 @@ class BioReasonModel(BioReasonPreTrainedModel):
         batch, slots, length = dna_input_ids.shape
         mask = dna_attention_mask.reshape(-1, length).bool()
         if (mask[:, 1:] & ~mask[:, :-1]).any():
-            # NT-v2's rotary positions are column indices, so left padding would shift every position.
-            raise ValueError("dna_attention_mask must be right-padded (NT-v2 positions are column indices).")
+            # The encoder reads positions as column indices (NT-v2's rotary, Evo 2's causal), so left padding would
+            # shift every position.
+            raise ValueError("dna_attention_mask must be right-padded (DNA-encoder positions are column indices).")
         lengths = mask.sum(-1)
         present = lengths > 0
         text_hidden = self.config.text_config.hidden_size
@@ -270,16 +336,11 @@ class BioReasonModel(BioReasonPreTrainedModel):
         unique_mask = unique_keyed >= 0
         unique_ids = unique_keyed.masked_fill(~unique_mask, self.config.dna_config.pad_token_id or 0)
 
-        layer = self.config.dna_feature_layer
-        last_layer = layer in (-1, self.config.dna_config.num_hidden_layers)
         encoder_trainable = not self.config.freeze_dna_encoder and any(
             param.requires_grad for param in self.dna_encoder.parameters()
         )
         with torch.set_grad_enabled(torch.is_grad_enabled() and encoder_trainable):
-            outputs = self.dna_encoder(
-                unique_ids, attention_mask=unique_mask.long(), output_hidden_states=not last_layer
-            )
-        hidden = outputs.last_hidden_state if last_layer else outputs.hidden_states[layer]
+            hidden = self._encode_dna(unique_ids, unique_mask.long())
         # Cast to the projector's dtype (the encoder may run in another one); under autocast the projector's output
         # dtype follows autocast, so the buffer is allocated from the features, never from a (possibly offloaded) weight.
         features = self.dna_projector(hidden.to(self.dna_projector.linear_1.weight.dtype))[inverse]
@@ -400,7 +461,7 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
     BioReason with its language-modeling head: reasons about DNA variants in text.
 
     Load a saved model with `AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True)` (or `AutoModel`) and
-    its processor with `AutoProcessor`; build a new one from a pretrained LM and NT-v2 encoder with
+    its processor with `AutoProcessor`; build a new one from a pretrained LM and DNA encoder with
     `modeling_bioreason.build_bioreason`.
 
     Example:
@@ -619,6 +680,7 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
 
 
 __all__ = [
+    "dna_encoder_from_config",
     "prompt_groups",
     "BioReasonPreTrainedModel",
     "BioReasonModel",

@@ -243,8 +243,17 @@ class NucleotideTransformerModel(NucleotideTransformerPreTrainedModel):
         attention_mask: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
         output_attentions: bool | None = None,
+        stop_after_layer: int | None = None,
         **kwargs,
     ) -> BaseModelOutput:
+        r"""
+        stop_after_layer (`int`, *optional*):
+            Run only blocks `0..stop_after_layer` (for a feature read inside the stack): `hidden_states` ends with that
+            block's output, which is also `last_hidden_state` (the final LayerNorm runs only after the last block).
+        """
+        num_layers = self.config.num_hidden_layers
+        if stop_after_layer is not None and not 0 <= stop_after_layer < num_layers:
+            raise ValueError(f"stop_after_layer={stop_after_layer} must index a block (0..{num_layers - 1}).")
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         hidden_states = self.embeddings(input_ids, attention_mask)
@@ -258,13 +267,15 @@ class NucleotideTransformerModel(NucleotideTransformerPreTrainedModel):
 
         all_hidden_states = () if output_hidden_states else None
         all_attentions = () if output_attentions else None
-        for layer in self.encoder.layer:
+        last = num_layers - 1 if stop_after_layer is None else stop_after_layer
+        for layer in self.encoder.layer[: last + 1]:
             if output_hidden_states:
                 all_hidden_states += (hidden_states,)
             hidden_states, probs = layer(hidden_states, attention_bias, rotary)
             if output_attentions:
                 all_attentions += (probs,)
-        hidden_states = self.encoder.emb_layer_norm_after(hidden_states)
+        if last == num_layers - 1:
+            hidden_states = self.encoder.emb_layer_norm_after(hidden_states)
         if output_hidden_states:
             all_hidden_states += (hidden_states,)
         return BaseModelOutput(

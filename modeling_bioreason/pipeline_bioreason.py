@@ -131,7 +131,7 @@ class BioReasonPipeline(Pipeline):
             return [{"role": "user", "content": [{"type": "text", "text": item}]}], item
         if isinstance(item, dict) and "messages" in item:
             return list(item["messages"]), None
-        if isinstance(item, (list, tuple)) and item and all(isinstance(m, dict) for m in item):
+        if isinstance(item, (list, tuple)):  # its messages are checked by the processor, which names the problem
             return list(item), None
         raise ValueError(
             "BioReasonPipeline takes chat messages: one conversation, a list of {'role': ..., 'content': [...]} "
@@ -161,8 +161,8 @@ class BioReasonPipeline(Pipeline):
         self.processor.save_pretrained(save_directory, **kwargs)
 
     def preprocess(self, conversations, continue_final_message=None, **processor_kwargs):
-        if continue_final_message is None:
-            prefilled = {conversation[-1]["role"] == "assistant" for conversation in conversations}
+        if continue_final_message is None:  # the processor names what is wrong with a malformed conversation
+            prefilled = {_ends_in_assistant(conversation) for conversation in conversations}
             if len(prefilled) > 1:
                 raise ValueError("This batch mixes conversations that end in a prefilled assistant turn (continued) "
                                  "with ones that end in a user turn (answered): run them in separate calls.")
@@ -198,7 +198,7 @@ class BioReasonPipeline(Pipeline):
                     continue_final_message=None):
         conversations = model_outputs["conversations"]
         continued = model_outputs.get("continued") or [
-            bool(continue_final_message) if continue_final_message is not None else c[-1]["role"] == "assistant"
+            bool(continue_final_message) if continue_final_message is not None else _ends_in_assistant(c)
             for c in conversations]
         prompts = model_outputs.get("prompts") or [None] * len(conversations)
         results = []
@@ -232,6 +232,11 @@ class BioReasonPipeline(Pipeline):
             if token:
                 text = text.replace(token, "")
         return text
+
+
+def _ends_in_assistant(conversation) -> bool:
+    last = conversation[-1] if conversation else None
+    return isinstance(last, dict) and last.get("role") == "assistant"
 
 
 def _batches(items, size: int):

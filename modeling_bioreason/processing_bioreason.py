@@ -1,4 +1,4 @@
-"""BioReasonProcessor: text tokenizer + NT-v2 DNA tokenizer + chat template.
+"""BioReasonProcessor: text tokenizer + the DNA encoder's tokenizer + chat template.
 
 Each `<|dna_pad|>` placeholder in the text expands to one token per DNA token of its sequence (counted from the DNA
 attention mask), so the model can scatter the projected DNA features into exactly those positions. DNA tensors are
@@ -19,9 +19,16 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from transformers.tokenization_utils_tokenizers import TokenizersBackend
 from transformers.utils import logging
 from transformers.utils.chat_template_utils import render_jinja_template
-from transformers.utils.hub import hf_api
+from transformers.utils.hub import cached_file, hf_api
 
+from .configuration_bioreason import DNA_ENCODER_CONFIGS, BioReasonConfig, dna_encoder_config_class
 from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+
+try:  # message objects (dataclasses, pydantic models such as the OpenAI SDK's) as the dicts templates see
+    from transformers.utils.chat_template_utils import _message_objects_to_dicts
+except ImportError:  # a transformers without it takes plain dicts only
+    def _message_objects_to_dicts(value):
+        return value
 
 logger = logging.get_logger(__name__)
 
@@ -50,20 +57,198 @@ CALL_KWARGS = ("text", "dna", "padding", "padding_side", "truncation", "max_leng
                "return_tensors", "assistant_spans", "add_special_tokens")
 
 
-def check_dna_tokenizer(tokenizer) -> None:
-    """Raise unless `tokenizer` tokenizes DNA as NT-v2 does (6-mers, `<cls>` and `<pad>` in its vocabulary)."""
-    vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
-    is_nt = all(token in vocab for token in ("<cls>", "<pad>", "AAAAAA", "GGGGGG", "N"))
-    if is_nt:
-        is_nt = tokenizer.tokenize("ACGTACGTACGT") == ["ACGTAC", "GTACGT"]
-    if not is_nt:
-        source = getattr(tokenizer, "name_or_path", "") or "an object"
+# The roles the chat template renders; any other role would vanish from the prompt.
+ROLES = ("system", "user", "assistant", "tool")
+ROLE_HINTS = {"human": "user", "gpt": "assistant", "model": "assistant", "bot": "assistant", "ai": "assistant",
+              "developer": "system", "function": "tool", "ipython": "tool"}
+MESSAGE_FORMAT = '{"role": "user", "content": "..." or [content blocks]}'
+
+
+def check_conversations(conversation, check_roles: bool = True) -> None:
+    """
+    Raise a `ValueError` for chat input the template would render wrongly (drop, garble or crash on), naming the
+    conversation and message index, what was found and what is accepted: an empty conversation, a message that is
+    not a dict, a role the template does not render (`check_roles`), content that is neither a str nor a list of
+    blocks, a tool message with blocks, a block that is not one of the known types or that mixes text and DNA, DNA
+    outside user messages, non-string reasoning.
+
+    >>> check_conversations([{"role": "user", "content": [{"type": "text", "text": "Which disease?"}]}])
+    >>> check_conversations([{"role": "human", "content": "Which disease?"}])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Message 0: role 'human' is not rendered by the BioReason chat template (did you mean 'user'?); ...
+    """
+    if isinstance(conversation, (str, bytes)):
+        raise ValueError(f"apply_chat_template takes chat messages, a list of {MESSAGE_FORMAT} dicts (or a list of "
+                         "such lists); got a str. Pre-rendered text goes to processor(text=..., dna=...).")
+    conversation = getattr(conversation, "messages", conversation)
+    if not isinstance(conversation, (list, tuple)):
+        raise ValueError(f"apply_chat_template takes chat messages, a list of {MESSAGE_FORMAT} dicts (or a list of "
+                         f"such lists); got {type(conversation).__name__}.")
+    if not conversation:
+        raise ValueError("The conversation is empty: give at least one message, e.g. "
+                         f"[{MESSAGE_FORMAT}].")
+    batched = isinstance(conversation[0], (list, tuple)) or hasattr(conversation[0], "messages")
+    for row, messages in enumerate(conversation if batched else [conversation]):
+        prefix = f"Conversation {row}, message" if batched else "Message"
+        messages = getattr(messages, "messages", messages)
+        if not isinstance(messages, (list, tuple)):
+            raise ValueError(f"Conversation {row} is {type(messages).__name__}, not a list of messages: a batch is "
+                             f"a list of conversations, each a list of {MESSAGE_FORMAT} dicts.")
+        if not messages:
+            raise ValueError(f"Conversation {row} is empty: give at least one message.")
+        for turn, message in enumerate(_message_objects_to_dicts(list(messages))):
+            _check_message(message, f"{prefix} {turn}", check_roles)
+
+
+def _check_message(message, where: str, check_roles: bool) -> None:
+    if not isinstance(message, dict):
+        raise ValueError(f"{where} is {type(message).__name__} {message!r:.60}; each message is a dict "
+                         f"{MESSAGE_FORMAT}.")
+    role = message.get("role")
+    if check_roles and role not in ROLES:
+        hint = ROLE_HINTS.get(str(role).lower(), str(role).lower() if str(role).lower() in ROLES else None)
         raise ValueError(
-            f"dna_tokenizer must be the NT-v2 6-mer tokenizer (NucleotideTransformerTokenizer); got "
-            f"{type(tokenizer).__name__} with {len(vocab)} vocabulary entries (from {source}). A saved BioReason "
-            "folder keeps it in its dna_tokenizer/ subfolder (vocab.txt, tokenizer_config.json, config.json); re-save "
-            "the processor with this package, or pass dna_tokenizer=NucleotideTransformerTokenizer()."
+            f"{where}: role {role!r} is not rendered by the BioReason chat template"
+            + (f" (did you mean {hint!r}?)" if hint else "") + f"; accepted roles: {', '.join(map(repr, ROLES))}."
         )
+    where = f"{where} ({role})"
+    content = message.get("content")
+    if content is None:
+        if role != "assistant":  # an assistant turn may be empty (a prefill, or tool calls only)
+            raise ValueError(f"{where} has no content; give a str or a list of blocks, {BLOCK_FORMATS}.")
+    elif role == "tool" and not isinstance(content, str):
+        raise ValueError(f"{where}: a tool message's content is the tool's result as a str; got "
+                         f"{type(content).__name__} {content!r:.80}.")
+    elif isinstance(content, dict):
+        raise ValueError(f"{where}: content is a dict; it must be a str or a list of blocks: wrap the block in a "
+                         f"list, [{content!r:.80}].")
+    elif isinstance(content, (list, tuple)):
+        for index, block in enumerate(content):
+            _check_block(block, f"{where}, block {index}", role)
+    elif not isinstance(content, str):
+        raise ValueError(f"{where}: content must be a str or a list of blocks, {BLOCK_FORMATS}; got "
+                         f"{type(content).__name__} {content!r:.60}.")
+    reasoning = message.get("reasoning_content")
+    if reasoning is not None and not isinstance(reasoning, str):
+        raise ValueError(f"{where}: reasoning_content must be a str; got {type(reasoning).__name__} "
+                         f"{reasoning!r:.60}.")
+
+
+def _check_block(block, where: str, role) -> None:
+    if not isinstance(block, dict):
+        raise ValueError(f"{where}: a content block must be a dict, {BLOCK_FORMATS}; got {block!r:.80}.")
+    block = {key: value for key, value in block.items() if value is not None}  # as rendered: None is absent
+    kind = block.get("type", "dna" if "dna" in block else None)
+    if kind not in BLOCK_TYPES:
+        hint = " (DNA blocks are typed 'dna', lower case)" if str(kind).lower() in (
+            "dna", "sequence", "nucleotide", "genome") else ""
+        raise ValueError(f"{where}: unknown content block type {kind!r}{hint}; BioReasonProcessor knows "
+                         f"{BLOCK_FORMATS}.")
+    carried = {key for key in ("text", "sequence", "dna") if key in block}
+    if kind == "text":
+        if not isinstance(block.get("text"), str):
+            raise ValueError(f"{where}: a text block needs a str under 'text'; got {block!r:.120}.")
+        if carried - {"text"}:
+            raise ValueError(f"{where}: a text block also carries {sorted(carried - {'text'})}; one block holds "
+                             f"either text or DNA: split it into {BLOCK_FORMATS}.")
+        return
+    if role != "user":
+        raise ValueError(f"{where}: DNA blocks go in user messages; the chat template renders no DNA in {role!r} "
+                         "messages.")
+    # (A DNA block without a sequence renders its placeholder, as BioReason's own prompts do; tokenizing needs one.)
+    if "text" in carried or carried >= {"sequence", "dna"}:
+        raise ValueError(f"{where}: a DNA block carries {sorted(carried)}; it holds one sequence under 'sequence' "
+                         f"only (put text in its own block): {BLOCK_FORMATS}.")
+
+
+def check_text_and_dna(text, dna) -> None:
+    """
+    Raise a `ValueError` unless `text` is a str or a non-empty list of str (rendered prompts) and `dna` is None, a
+    str or list of str (one prompt), or one list of str per prompt, naming the row and what was found.
+    """
+    texts = [text] if isinstance(text, str) else text
+    if not isinstance(texts, (list, tuple)) or not texts:
+        raise ValueError(f"text= must be a str or a non-empty list of str (rendered prompts); got "
+                         f"{type(text).__name__} {text!r:.60}.")
+    for row, item in enumerate(texts):
+        if isinstance(item, (dict, list, tuple)):
+            raise ValueError(f"text= row {row} is {type(item).__name__}: chat messages go to "
+                             "processor.apply_chat_template(messages, tokenize=True); processor(text=...) takes "
+                             "rendered prompts (str).")
+        if not isinstance(item, str):
+            raise ValueError(f"text= row {row} is {type(item).__name__} {item!r:.60}; expected a str.")
+    if dna is None or (isinstance(text, str) and isinstance(dna, str)):
+        return
+    if not isinstance(dna, (list, tuple)):
+        raise ValueError(f"dna= must be a list of DNA sequences (str) per prompt; got {type(dna).__name__} "
+                         f"{dna!r:.60}.")
+    single = isinstance(text, str) and all(isinstance(seq, str) for seq in dna)
+    for row, sequences in enumerate([dna] if single else dna):
+        if isinstance(sequences, str):
+            continue  # a str where a row's list belongs: named by the caller's row checks
+        if not isinstance(sequences, (list, tuple)):
+            raise ValueError(f"dna= row {row} is {type(sequences).__name__} {sequences!r:.60}; each prompt's "
+                             "DNA is a list of sequences (str).")
+        for index, sequence in enumerate(sequences):
+            if not isinstance(sequence, str):
+                raise ValueError(f"dna= row {row}, sequence {index} is {type(sequence).__name__} "
+                                 f"{sequence!r:.60}; each DNA sequence is a str of bases.")
+
+
+def _fits(tokenizer, encoder_config_class) -> bool:
+    """Whether `tokenizer` gives the ids that the encoder's config says its tokenizer gives its probe DNA, adding
+    only the special tokens that config allows."""
+    dna, ids = encoder_config_class.tokenizer_probe
+    ids, allowed = list(ids), set(getattr(encoder_config_class, "tokenizer_special_ids", ()))
+    try:
+        full = list(tokenizer(dna, add_special_tokens=True)["input_ids"])
+    except Exception:  # not a tokenizer, or one that cannot read DNA: it does not fit
+        return False
+    starts = [i for i in range(len(full) - len(ids) + 1) if full[i : i + len(ids)] == ids]
+    return bool(starts) and set(full[: starts[0]] + full[starts[0] + len(ids) :]) <= allowed
+
+
+def _describe_tokenizer(tokenizer) -> str:
+    vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
+    source = getattr(tokenizer, "name_or_path", "") or "an object"
+    return f"{type(tokenizer).__name__} with {len(vocab)} vocabulary entries (from {source})"
+
+
+def check_dna_tokenizer(tokenizer, encoder_type: str | None = None) -> str:
+    """
+    The `model_type` of the DNA encoder whose tokenizer `tokenizer` is: it must tokenize DNA exactly as that
+    encoder's config says (`tokenizer_probe`). With `encoder_type`, it must be that encoder's; without, any encoder
+    shipped with this code. Raises naming what was expected and what was given.
+    """
+    if encoder_type is not None:
+        try:
+            expected = dna_encoder_config_class(encoder_type)
+        except ValueError as error:
+            raise ValueError(f"{error} The DNA tokenizer is {_describe_tokenizer(tokenizer)}.") from None
+        if not hasattr(expected, "tokenizer_probe"):
+            raise ValueError(f"The DNA encoder {encoder_type!r} declares no tokenizer_probe: BioReason cannot check "
+                             "its tokenizer (see configuration_bioreason.py for what an encoder declares).")
+        if _fits(tokenizer, expected):
+            return encoder_type
+        actual = next((kind for kind, config in DNA_ENCODER_CONFIGS.items() if _fits(tokenizer, config)), None)
+        given = f"{DNA_ENCODER_CONFIGS[actual].tokenizer_description}, for a {actual!r} encoder" if actual else \
+            "no DNA tokenizer BioReason knows"
+        raise ValueError(
+            f"The DNA tokenizer does not match the DNA encoder: the model's encoder is {encoder_type!r}, which needs "
+            f"{expected.tokenizer_description}; the DNA tokenizer is {_describe_tokenizer(tokenizer)}: {given}. "
+            "Pair the model with the processor saved beside it, or build both with modeling_bioreason.build_bioreason."
+        )
+    for kind, config in DNA_ENCODER_CONFIGS.items():
+        if _fits(tokenizer, config):
+            return kind
+    wanted = " or ".join(config.tokenizer_description for config in DNA_ENCODER_CONFIGS.values())
+    raise ValueError(
+        f"dna_tokenizer must be the DNA encoder's tokenizer, {wanted}; got {_describe_tokenizer(tokenizer)}. A saved "
+        "BioReason folder keeps it in its dna_tokenizer/ subfolder (tokenizer_config.json, config.json and its "
+        "files); re-save the processor with this package, or pass the encoder's tokenizer (e.g. "
+        "dna_tokenizer=NucleotideTransformerTokenizer() for NT-v2)."
+    )
 
 
 def normalize_dna_sequence(sequence: str, iupac: str = "error") -> str:
@@ -130,7 +315,8 @@ class BioReasonProcessor(ProcessorMixin):
 
     Args:
         tokenizer: the LM's tokenizer, with `<|dna_start|>`, `<|dna_pad|>`, `<|dna_end|>` added.
-        dna_tokenizer: the NT-v2 tokenizer (saved in the `dna_tokenizer/` subfolder); default: the published one.
+        dna_tokenizer: the DNA encoder's tokenizer (saved in the `dna_tokenizer/` subfolder); default: the published
+            NT-v2 one; `processor.dna_encoder_type` is then the `model_type` of the encoder it tokenizes for.
         chat_template: defaults to the Qwen3-style template with DNA blocks.
         max_dna_tokens: longest DNA token sequence accepted (default: the DNA tokenizer's `model_max_length`).
         iupac: `"error"` (default) or `"to_n"`: what to do with IUPAC ambiguity codes in DNA.
@@ -164,7 +350,7 @@ class BioReasonProcessor(ProcessorMixin):
             raise ValueError("No chat template: pass chat_template= (the package's chat_template.jinja).")
         if dna_tokenizer is None:
             dna_tokenizer = NucleotideTransformerTokenizer()
-        check_dna_tokenizer(dna_tokenizer)
+        self.dna_encoder_type = check_dna_tokenizer(dna_tokenizer)
         if iupac not in ("error", "to_n"):
             raise ValueError(f"iupac={iupac!r}; expected 'error' or 'to_n'.")
         self.max_dna_tokens = max_dna_tokens
@@ -177,6 +363,29 @@ class BioReasonProcessor(ProcessorMixin):
                 "modeling_bioreason.build_bioreason, which adds them."
             )
         self.dna_token_id = tokenizer.convert_tokens_to_ids(DNA_PAD_TOKEN)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """`ProcessorMixin.from_pretrained`; the folder's model (`config.json`, if any) must have the DNA encoder
+        whose tokenizer this processor holds."""
+        processor = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        download = {key: kwargs[key] for key in ("cache_dir", "force_download", "local_files_only", "token",
+                                                 "revision", "subfolder") if key in kwargs}
+        config_file = cached_file(pretrained_model_name_or_path, "config.json", **download,
+                                  _raise_exceptions_for_missing_entries=False,
+                                  _raise_exceptions_for_connection_errors=False)
+        if config_file is not None:
+            with open(config_file, encoding="utf-8") as handle:
+                dna_config = json.load(handle).get("dna_config")
+            if isinstance(dna_config, dict):  # a BioReason model's config (the default encoder when it names none)
+                default = BioReasonConfig.sub_configs_defaults["dna_config"].model_type
+                encoder_type = dna_config.get("model_type") or default
+                if encoder_type != processor.dna_encoder_type:
+                    try:
+                        check_dna_tokenizer(processor.dna_tokenizer, encoder_type)
+                    except ValueError as error:
+                        raise ValueError(f"{pretrained_model_name_or_path}: {error}") from None
+        return processor
 
     def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs):
         # AutoTokenizer.from_pretrained(repo_id, subfolder="dna_tokenizer") reads a config.json there before the
@@ -225,8 +434,7 @@ class BioReasonProcessor(ProcessorMixin):
         turns, each with its closing `<|im_end|>`; everything else -100) and is right-padded for training.
         Extra keyword arguments (e.g. `enable_thinking=False`, `add_dna_id=True`) reach the template.
         """
-        conversations, is_batched = self._normalize_conversations(conversation)
-        self._check_blocks(conversations)
+        conversations, is_batched = self._checked_conversations(conversation, chat_template)
         prompts, generation_indices = render_jinja_template(
             conversations=conversations,
             tools=tools,
@@ -250,33 +458,16 @@ class BioReasonProcessor(ProcessorMixin):
         )
         return outputs if return_dict else outputs["input_ids"]
 
-    @staticmethod
-    def _check_blocks(conversations: list[list[dict]]) -> None:
-        """Every content block is one the template renders; DNA only in user turns (nothing is silently dropped)."""
-        for row, messages in enumerate(conversations):
-            for turn, message in enumerate(messages):
-                content = message.get("content") if isinstance(message, dict) else None
-                if not isinstance(content, list):
-                    continue
-                for block in content:
-                    where = f"Conversation {row}, message {turn} ({message.get('role')})"
-                    if not isinstance(block, dict):
-                        raise ValueError(f"{where}: a content block must be a dict, {BLOCK_FORMATS}; got {block!r:.80}.")
-                    kind = block.get("type", "dna" if "dna" in block else None)
-                    if kind not in BLOCK_TYPES:
-                        hint = " (DNA blocks are typed 'dna', lower case)" if str(kind).lower() in (
-                            "dna", "sequence", "nucleotide", "genome") else ""
-                        raise ValueError(
-                            f"{where}: unknown content block type {kind!r}{hint}; BioReasonProcessor knows "
-                            f"{BLOCK_FORMATS}."
-                        )
-                    if kind == "text" and not isinstance(block.get("text"), str):
-                        raise ValueError(f"{where}: a text block needs a str under 'text'; got {block!r:.120}.")
-                    if kind == "dna" and message.get("role") != "user":
-                        raise ValueError(
-                            f"{where}: DNA blocks go in user messages; the chat template renders no DNA in "
-                            f"{message.get('role')!r} messages."
-                        )
+    def _checked_conversations(self, conversation, chat_template: str | None) -> tuple[list[list[dict]], bool]:
+        """The conversations, batched and normalised as transformers does, after `check_conversations` (the roles
+        are checked against this processor's template only: a caller's own `chat_template` may render others)."""
+        own_template = chat_template is None or chat_template == self.chat_template
+        check_conversations(conversation, check_roles=own_template)
+        conversations, is_batched = self._normalize_conversations(conversation)
+        for message in (message for messages in conversations for message in messages):
+            if isinstance(message.get("content"), list):  # `datasets` rows hold absent block keys as None
+                message["content"] = [{k: v for k, v in block.items() if v is not None} for block in message["content"]]
+        return conversations, is_batched
 
     @staticmethod
     def _dna_blocks(messages: list[dict], row: int) -> list[str]:
@@ -346,6 +537,7 @@ class BioReasonProcessor(ProcessorMixin):
             dna = dna_sequences
         if text is None:
             raise ValueError("BioReasonProcessor needs `text` (use apply_chat_template for chat messages).")
+        check_text_and_dna(text, dna)
         texts = [text] if isinstance(text, str) else list(text)
         dna_sequences = dna
         if dna_sequences is None:
@@ -418,36 +610,50 @@ class BioReasonProcessor(ProcessorMixin):
             return [[] for _ in dna_sequences]
         flat_ids = self.dna_tokenizer(flat, add_special_tokens=True, padding=False)["input_ids"]
         limit = self.max_dna_tokens or self.dna_tokenizer.model_max_length
-        n_special = self.dna_tokenizer.num_special_tokens_to_add()
         per_row, position = [], 0
         for row, sequences in enumerate(dna_sequences):
             row_ids = []
             for index in range(len(sequences)):
                 ids = flat_ids[position]
-                position += 1
                 if len(ids) > limit:
-                    ids = self._truncate_dna(ids, limit, n_special, dna_truncation, row, index)
+                    ids = self._truncate_dna(ids, limit, dna_truncation, row, index, len(flat[position]))
+                position += 1
                 row_ids.append(ids)
             per_row.append(row_ids)
         return per_row
 
-    @staticmethod
-    def _truncate_dna(ids, limit, n_special, side, row, index):
+    @property
+    def max_dna_bases(self) -> int:
+        """
+        The longest window of unambiguous DNA (bp) that fits `max_dna_tokens`: 6 bp per token after `<cls>` with NT-v2,
+        one base per token with a byte tokenizer. (`N` can take more tokens; the token count is still checked.)
+        """
+        limit = self.max_dna_tokens or self.dna_tokenizer.model_max_length
+        before, after = self._special_dna_tokens()
+        probe = "ACGT" * 150
+        per_token = len(probe) / len(self.dna_tokenizer(probe, add_special_tokens=False)["input_ids"])
+        return int((limit - before - after) * per_token)
+
+    def _special_dna_tokens(self) -> tuple[int, int]:
+        """How many special tokens the DNA tokenizer puts before and after a sequence (NT-v2: `<cls>`, 0)."""
+        marked = self.dna_tokenizer.build_inputs_with_special_tokens([-1])
+        return marked.index(-1), len(marked) - marked.index(-1) - 1
+
+    def _truncate_dna(self, ids, limit, side, row, index, bases):
+        before, after = self._special_dna_tokens()
+        where = f"Row {row}, DNA sequence {index} ({bases} bp)"
         if side is None:
             raise ValueError(
-                f"Row {row}, DNA sequence {index}: {len(ids)} DNA tokens exceed max_dna_tokens={limit}. Shorten the "
-                "window, raise max_dna_tokens (the encoder must support it), or pass "
-                "dna_truncation='center' | 'left' | 'right'."
+                f"{where}: {len(ids)} DNA tokens exceed max_dna_tokens={limit}. Shorten the window, raise "
+                "max_dna_tokens (the encoder must support it), or pass dna_truncation='center' | 'left' | 'right'."
             )
         if side not in ("left", "right", "center"):
             raise ValueError(f"dna_truncation={side!r}; expected None, 'left', 'right' or 'center'.")
-        special, body = ids[:n_special], ids[n_special:]
-        keep = limit - n_special
+        body = ids[before : len(ids) - after]
+        keep = limit - before - after
         start = {"right": 0, "left": len(body) - keep, "center": (len(body) - keep) // 2}[side]
-        logger.warning(
-            f"Row {row}, DNA sequence {index}: truncated from {len(ids)} to {limit} DNA tokens ({side} kept)."
-        )
-        return special + body[start : start + keep]
+        logger.warning(f"{where}: truncated from {len(ids)} to {limit} DNA tokens ({side} kept).")
+        return ids[:before] + body[start : start + keep] + ids[len(ids) - after :]
 
     @staticmethod
     def _span_mask(offsets: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
@@ -529,4 +735,4 @@ class BioReasonProcessor(ProcessorMixin):
         return results
 
 
-__all__ = ["BioReasonProcessor", "normalize_dna_sequence", "split_reasoning", "CHAT_TEMPLATE"]
+__all__ = ["BioReasonProcessor", "check_conversations", "normalize_dna_sequence", "split_reasoning", "CHAT_TEMPLATE"]

@@ -18,15 +18,18 @@ bytes) and generation stops when the visitor goes away, so one visitor cannot st
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import gzip
 import json
 import os
 import re
 import shutil
+import struct
 import tempfile
 import sys
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 DEFAULT_MODEL = "runs/quickstart/sft/final"  # what `bioreason quickstart` builds; a pushed Space has no such folder
@@ -59,9 +62,9 @@ import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoProcessor, StoppingCriteria, TextIteratorStreamer  # noqa: E402
 
 try:  # imported as `spaces_app.app` (tests) or run as `python app.py` (the Space)
-    from .genome import parse_vcf_line, variant_windows
+    from .genome import open_fasta, parse_vcf_line, variant_windows
 except ImportError:
-    from genome import parse_vcf_line, variant_windows
+    from genome import open_fasta, parse_vcf_line, variant_windows
 
 try:  # ZeroGPU on Hugging Face Spaces: a GPU is attached only while a decorated function runs
     import spaces
@@ -89,6 +92,7 @@ MAX_NEW_TOKENS = _env_int("BIOREASON_MAX_NEW_TOKENS", 800)
 MAX_QUESTION_TOKENS = _env_int("BIOREASON_MAX_QUESTION_TOKENS", 2048)  # KEGG questions reach 1,115
 MAX_PROMPT_TOKENS = _env_int("BIOREASON_MAX_PROMPT_TOKENS", 0)  # 0: both windows at the model's cap + the question
 MAX_UPLOAD_MB = _env_int("BIOREASON_MAX_UPLOAD_MB", 64)
+MAX_FASTA_MB = _env_int("BIOREASON_MAX_FASTA_MB", 512)  # a reference FASTA's size decompressed (bgzip)
 MAX_VCF_LINE_CHARS = 1000
 MAX_FLANK = 5000
 GPU_DURATION = _env_int("BIOREASON_GPU_SECONDS", 120)
@@ -154,6 +158,124 @@ class StopOnEvent(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
+def bgzip_decompressed_size(path: str, limit: int) -> int:
+    """
+    The bytes a bgzip file decompresses to, summed from its blocks' headers (each BGZF block states its size, at
+    most 64 KiB) without decompressing anything; the walk stops once past `limit`. ValueError for a file that is not
+    a series of BGZF blocks.
+    """
+    total, position, size = 0, 0, os.path.getsize(path)
+    with open(path, "rb", buffering=1 << 20) as handle:
+        while position < size and total <= limit:
+            handle.seek(position)
+            head = handle.read(12)
+            if len(head) < 12 or head[:2] != b"\x1f\x8b" or not head[3] & 4:
+                raise ValueError(f"not a bgzip file (byte {position:,} does not start a BGZF block)")
+            extra = handle.read(struct.unpack("<H", head[10:12])[0])
+            block_size, offset = None, 0
+            while offset + 4 <= len(extra):  # the 'BC' subfield holds the block's size - 1
+                length = struct.unpack("<H", extra[offset + 2:offset + 4])[0]
+                if extra[offset:offset + 2] == b"BC" and length == 2:
+                    block_size = struct.unpack("<H", extra[offset + 4:offset + 6])[0] + 1
+                offset += 4 + length
+            if block_size is None or position + block_size > size:
+                raise ValueError(f"not a bgzip file (the block at byte {position:,} has no valid BGZF size)")
+            handle.seek(position + block_size - 4)
+            block_bytes = struct.unpack("<I", handle.read(4))[0]
+            if block_bytes > 65536:
+                raise ValueError(f"not a bgzip file (the block at byte {position:,} states {block_bytes:,} bytes)")
+            total += block_bytes
+            position += block_size
+    return total
+
+
+class FastaIndexes:
+    """
+    Indexes of uploaded reference FASTAs, each built once in a private folder (a link to the upload and its
+    `.fai`/`.gzi`) and kept for the next requests on the same file (keyed by path, size, mtime and inode, so a
+    replaced file is indexed afresh). Building checks the caps first: the upload's size and, for bgzip, its
+    decompressed size. The Space builds them when a file is uploaded, outside the generation slot.
+    """
+
+    def __init__(self, keep: int = 8):
+        self.keep, self.lock, self.entries, self.in_use = keep, threading.Lock(), OrderedDict(), {}
+        atexit.register(self.clear)
+
+    @staticmethod
+    def key(path: str) -> tuple:
+        stat = os.stat(path)
+        return os.path.realpath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+    def prepare(self, path: str) -> str:
+        """The indexed link for `path` (built now unless cached). gr.Error names what is wrong with the file."""
+        key = self.key(path)
+        with self.lock:
+            if key in self.entries and os.path.isdir(self.entries[key]):
+                self.entries.move_to_end(key)
+                return os.path.join(self.entries[key], os.path.basename(path))
+        BioReasonDemo.check_upload(path, "reference FASTA")
+        with open(path, "rb") as handle:
+            compressed = handle.read(2) == b"\x1f\x8b"
+        if compressed:
+            limit = MAX_FASTA_MB * 1024 * 1024
+            try:
+                size = bgzip_decompressed_size(path, limit)
+            except (OSError, ValueError, struct.error) as error:
+                raise Refusal(f"The reference FASTA {os.path.basename(path)} is gzip-compressed but {error}: compress "
+                               "it with bgzip, or upload it uncompressed.") from None
+            if size > limit:
+                raise Refusal(f"The reference FASTA {os.path.basename(path)} decompresses to more than {size:,} "
+                               f"bytes; this Space indexes at most {MAX_FASTA_MB} MB of sequence. Upload the "
+                               "chromosome (or region) the variant is on.")
+        folder = tempfile.mkdtemp(prefix="bioreason-fasta-")
+        link = os.path.join(folder, os.path.basename(path))
+        os.symlink(os.path.abspath(path), link)
+        try:
+            open_fasta(link).close()  # builds .fai (and .gzi) next to the link
+        except ValueError as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise Refusal(str(error).replace(link, os.path.basename(path))) from None
+        with self.lock:
+            previous = self.entries.pop(key, None)
+            self.entries[key] = folder
+            stale = [previous] if previous else []
+            while len(self.entries) > self.keep:
+                stale.append(self.entries.popitem(last=False)[1])
+        for old in stale:
+            self._remove_when_unused(old)
+        return link
+
+    @contextlib.contextmanager
+    def use(self, path: str):
+        """The indexed link for `path`, kept on disk while the caller reads it."""
+        link = self.prepare(path)
+        folder = os.path.dirname(link)
+        with self.lock:
+            self.in_use[folder] = self.in_use.get(folder, 0) + 1
+        try:
+            yield link
+        finally:
+            with self.lock:
+                self.in_use[folder] -= 1
+                unused = not self.in_use[folder] and folder not in self.entries.values()
+                if not self.in_use[folder]:
+                    del self.in_use[folder]
+            if unused:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _remove_when_unused(self, folder: str) -> None:
+        with self.lock:
+            busy = self.in_use.get(folder, 0) > 0
+        if not busy:  # otherwise the last user removes it
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def clear(self) -> None:
+        with self.lock:
+            folders, self.entries = list(self.entries.values()), OrderedDict()
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 _LOADED: dict = {}  # the one model this Space serves, loaded once: {"model": ..., "tokenizer": ...}
 
 
@@ -208,12 +330,15 @@ class BioReasonDemo:
         self.tokenizer = self.processor.tokenizer
         _LOADED.update(model=self.model, tokenizer=self.tokenizer)
         self.max_dna_tokens = self.processor.max_dna_tokens or self.processor.dna_tokenizer.model_max_length
-        self.max_bp = (self.max_dna_tokens - 1) * 6  # 6-mers after <cls>
+        # What fits max_dna_tokens with this encoder's tokenizer; folders saved before the processor said so hold
+        # NT-v2 (6-mers after <cls>).
+        self.max_bp = getattr(self.processor, "max_dna_bases", (self.max_dna_tokens - 1) * 6)
         self.max_prompt_tokens = MAX_PROMPT_TOKENS or 2 * self.max_dna_tokens + MAX_QUESTION_TOKENS + 128
         # Tokens of the prompt format (<|dna_pad|>, <|im_start|>, ...): typed into a question they would corrupt it.
         self.reserved = sorted({token.content for token in self.tokenizer.added_tokens_decoder.values() if token.special}
                                | set(self.tokenizer.all_special_tokens), key=len, reverse=True)
         self.model_path = model_path  # as the page shows it (`shown_model_name`): never a machine path
+        self.fasta_indexes = FastaIndexes()
 
     # ----------------------------------------------------------------------------------------------- inputs
     def check_question(self, question: str) -> str:
@@ -294,28 +419,29 @@ class BioReasonDemo:
             raise Refusal(f"The VCF line has {len(vcf_line):,} characters; at most {MAX_VCF_LINE_CHARS} are accepted.")
         if not fasta_path:
             raise Refusal("Upload the reference FASTA that the VCF line's coordinates refer to.")
-        self.check_upload(fasta_path, "reference FASTA")
         if flank is None or not 0 <= int(flank) <= MAX_FLANK:
             raise Refusal(f"Bases on each side of the variant must be between 0 and {MAX_FLANK}; got {flank}.")
-        # The index goes into a private folder (a link to the upload inside it), removed right after: uploads of the
-        # same file share one cached path, so an index beside it could be another request's, half-written or stale.
-        workdir = tempfile.mkdtemp(prefix="bioreason-fasta-")
-        link = os.path.join(workdir, os.path.basename(fasta_path))
-        os.symlink(os.path.abspath(fasta_path), link)
         try:
             variants = parse_vcf_line(vcf_line)
-            if len(variants) > 1:
-                raise Refusal(f"The VCF line has {len(variants)} ALT alleles ({', '.join(v.alt for v in variants)}); "
-                               "the Space explains one variant at a time: give one ALT per line, e.g. "
-                               f"'{variants[0].chrom} {variants[0].pos} . {variants[0].ref} {variants[0].alt}'.")
-            window = variant_windows(link, variants, int(flank))[0]
-        except gr.Error:
-            raise
         except ValueError as error:
-            raise Refusal(str(error).replace(link, os.path.basename(fasta_path))) from error
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            raise Refusal(str(error)) from error
+        if len(variants) > 1:
+            raise Refusal(f"The VCF line has {len(variants)} ALT alleles ({', '.join(v.alt for v in variants)}); "
+                           "the Space explains one variant at a time: give one ALT per line, e.g. "
+                           f"'{variants[0].chrom} {variants[0].pos} . {variants[0].ref} {variants[0].alt}'.")
+        # The index lives in a private folder (a link to the upload inside it), built when the file was uploaded:
+        # uploads of the same file share one cached path, so an index beside it could be another request's.
+        with self.fasta_indexes.use(fasta_path) as link:
+            try:
+                window = variant_windows(link, variants, int(flank))[0]
+            except ValueError as error:
+                raise Refusal(str(error).replace(link, os.path.basename(fasta_path))) from error
         return window.reference_sequence, window.variant_sequence
+
+    def index_upload(self, fasta_path: str | None) -> None:
+        """Index an uploaded reference FASTA as it arrives (its own queue, not the generation slot)."""
+        if fasta_path:
+            self.fasta_indexes.prepare(fasta_path)
 
     def prepare(self, source, reference, variant, fasta_file, vcf_line, vcf_fasta, flank, question, center_bp):
         """Validated model inputs and the question as shown; every problem is a `gr.Error` naming it."""
@@ -409,6 +535,9 @@ class BioReasonDemo:
             null when it gave none, "finished": false when generation stopped inside the reasoning, "note": what
             happened, in words}.
         """
+        for name, value in (("reference", reference), ("variant", variant), ("question", question)):
+            if value is not None and not isinstance(value, str):  # API and MCP callers send raw JSON values
+                raise Refusal(f"`{name}` must be a string; got {type(value).__name__} {str(value)[:40]!r}.")
         inputs, _ = self.prepare("Paste sequences", reference, variant, None, "", None, 0, question, CENTER_BP)
         with contextlib.closing(generate_stream(inputs, MAX_NEW_TOKENS)) as pieces:
             text = "".join(pieces)
@@ -472,18 +601,26 @@ def build_demo(demo_model: BioReasonDemo) -> gr.Blocks:
             demo_model.respond, [source, reference, variant, fasta_file, vcf_line, vcf_fasta, flank, question,
                                  center_bp], [chat, answer], api_name="respond", concurrency_id="generate",
             concurrency_limit=1)
-        # The MCP tool (and API endpoint) `explain_variant`: three strings in, labelled JSON out. Its components are
-        # never shown; they give the endpoint its parameter names and its output a label.
-        with gr.Group(visible=False):
-            tool_inputs = [gr.Textbox(label=name) for name in ("reference", "variant", "question")]
-            explanation = gr.JSON(label="Explanation (reasoning, answer, finished, note)")
-            explain = gr.Button("explain", visible=False)
-        explain.click(demo_model.explain_variant, tool_inputs, explanation, api_name="explain_variant",
-                      concurrency_id="generate", concurrency_limit=1)
+        # The MCP tool (and API endpoint) `explain_variant`: three strings in (raw JSON values, checked by the
+        # function), one labelled, described object out.
+        gr.api(demo_model.explain_variant, api_name="explain_variant", concurrency_id="generate", concurrency_limit=1)
+        [tool] = [fn for fn in demo.fns.values() if fn.api_name == "explain_variant"]
+        tool.outputs[0].label = EXPLANATION_LABEL
+        tool.outputs[0]._api_info = EXPLANATION_SCHEMA
+        # A reference FASTA is checked and indexed when it is uploaded, beside (never inside) the generation slot.
+        vcf_fasta.upload(demo_model.index_upload, vcf_fasta, None, api_name="index_fasta",
+                         api_visibility="undocumented", concurrency_id="index", concurrency_limit=2)
     # One generation at a time, and a bounded queue: requests beyond it are refused ("Queue is full").
     return demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
 
 
+EXPLANATION_LABEL = "Explanation (reasoning, answer, finished, note)"
+EXPLANATION_SCHEMA = {
+    "type": "object", "description": "the model's reasoning and answer about the variant",
+    "properties": {"reasoning": {"type": "string"}, "answer": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                   "finished": {"type": "boolean"}, "note": {"type": "string"}},
+    "required": ["reasoning", "answer", "finished", "note"],
+}
 # The tools an MCP client sees: the plain-text question about two windows. `/respond` (the page's streaming endpoint,
 # with upload inputs) stays an API endpoint for gradio_client, not an MCP tool.
 MCP_ENDPOINTS = ("/explain_variant",)

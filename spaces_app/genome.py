@@ -57,15 +57,78 @@ def _pysam():
     return pysam
 
 
+def _vcf_line_problem(fields: list[str]) -> str | None:
+    """What is wrong with one VCF data line's fields (`CHROM POS ID REF ALT ...`), or None."""
+    if len(fields) < 5:
+        return f"it has {len(fields)} field(s); a VCF line needs at least CHROM POS ID REF ALT"
+    chrom, pos, _, ref, _ = fields[:5]
+    if not chrom or any(not char.isprintable() for char in chrom):
+        return f"CHROM {chrom!r} is not a chromosome name"
+    if not pos.isdigit() or int(pos) < 1:
+        return f"POS {pos!r} is not a positive integer (1-based position)"
+    if not ref or set(ref.upper()) - BASES:
+        return f"REF {ref!r} is not a sequence of A/C/G/T/N"
+    return None
+
+
+def _vcf_data_line(path: str, number: int) -> tuple[int, str] | None:
+    """(line number, text) of the `number`-th (0-based) data line of a plain or bgzip VCF, or None."""
+    import gzip
+
+    opener = gzip.open if _compression(path) != "plain" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+        seen = -1
+        for line_number, line in enumerate(handle, start=1):
+            if line.startswith("#") or not line.strip():
+                continue
+            seen += 1
+            if seen == number:
+                return line_number, line.rstrip("\n")
+    return None
+
+
 def read_vcf(path: str | os.PathLike) -> Iterator[Variant]:
     """
     Variants of a VCF file, one per ALT allele: a multi-allelic record `A -> C,G` yields two variants.
 
-    Symbolic or breakend ALTs and records without an ALT (`.`, a reference call) are errors naming the record.
+    Symbolic or breakend ALTs, records without an ALT (`.`, a reference call) and REF alleles that are not bases are
+    errors naming the record; so are lines htslib cannot parse (naming the line), a file that is not VCF, and gzip
+    that is not bgzip.
     """
     pysam = _pysam()
-    with pysam.VariantFile(os.fspath(path)) as vcf:
-        for record in vcf:
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"VCF file {path} does not exist.")
+    if _compression(path) == "gzip":
+        raise ValueError(f"{path} is gzip-compressed but not with bgzip, which htslib reads VCF from: recompress it "
+                         "(`gunzip -c in.vcf.gz | bgzip > out.vcf.gz`) or decompress it.")
+    try:
+        vcf = pysam.VariantFile(path)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} is not a readable VCF file ({error}); it needs a `##fileformat=VCF...` header and "
+                         "a `#CHROM POS ID REF ALT ...` line.") from None
+    with vcf:
+        records = iter(vcf)
+        number = 0
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                break
+            except (OSError, ValueError) as error:  # htslib's "truncated file" for a line it cannot parse
+                found = _vcf_data_line(path, number)
+                if found is None:
+                    raise ValueError(f"{path}: could not read the VCF after {number} record(s): {error}.") from None
+                line_number, line = found
+                problem = _vcf_line_problem(line.split("\t")) or f"htslib cannot parse it ({error})"
+                if "\t" not in line and len(line.split()) >= 5:
+                    problem = "its fields are separated by spaces, not tabs"
+                raise ValueError(f"{path} line {line_number} ({line[:80]!r}): {problem}. VCF data lines are "
+                                 "tab-separated CHROM POS ID REF ALT QUAL FILTER INFO.") from None
+            number += 1
+            if set(record.ref.upper()) - BASES:
+                raise ValueError(f"{record.chrom}:{record.pos} ({record.id}): REF {record.ref!r} is not a sequence of "
+                                 "A/C/G/T/N.")
             if not record.alts:
                 raise ValueError(
                     f"{record.chrom}:{record.pos} ({record.id}): ALT is '.' (no alternate allele: a reference call), "
@@ -88,6 +151,9 @@ def parse_vcf_line(line: str) -> list[Variant]:
     fields = line.strip().split()
     if len(fields) < 5:
         raise ValueError(f"A VCF line needs at least CHROM POS ID REF ALT; got {line.strip()!r}.")
+    problem = _vcf_line_problem(fields)
+    if problem:
+        raise ValueError(f"VCF line {line.strip()[:80]!r}: {problem}.")
     fields += ["."] * (8 - len(fields))
     header = f"##fileformat=VCFv4.2\n##contig=<ID={fields[0]}>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
     with tempfile.NamedTemporaryFile("w", suffix=".vcf", delete=False) as handle:

@@ -14,6 +14,25 @@ import torch  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# The DNA encoders the door tests run on (`random-<kind>` specs, `tiny_bioreason(dna_encoder=kind)`), each with what
+# its door tests need beyond a random model: a published-layout encoder folder (for `build_bioreason` by Hub id and
+# `bioreason convert`), a tap inside its first block, and how the original BioReason code held that encoder. Adding an
+# encoder kind (Evo 2) adds its entry here.
+ENCODER_KINDS = {
+    "nt-v2": {
+        "published_folder": FIXTURES / "nt_v2_golden",  # InstaDeep's layout (EsmForMaskedLM config, esm.* keys)
+        "inner_tap": "encoder.layer.0.output.dense",  # block 0's FFN branch, before the residual add
+        "original_dna_model": lambda folder: __import__("modeling_bioreason").NucleotideTransformerForMaskedLM
+        .from_pretrained(folder),
+    },
+}
+
+
+@pytest.fixture(scope="session", params=list(ENCODER_KINDS))
+def encoder_kind(request) -> str:
+    """The DNA-encoder kind a door test runs on (each test using it runs once per kind)."""
+    return request.param
+
 
 @pytest.fixture(scope="session")
 def qwen3_tokenizer_dir(tmp_path_factory) -> Path:
@@ -32,15 +51,30 @@ def qwen3_tok(qwen3_tokenizer_dir):
     return AutoTokenizer.from_pretrained(qwen3_tokenizer_dir)
 
 
+_TINY: dict[str, tuple] = {}
+
+
+def _tiny(kind: str, tokenizer_dir: Path) -> tuple:
+    if kind not in _TINY:
+        from transformers import AutoTokenizer
+
+        from modeling_bioreason.example import tiny_bioreason
+
+        model, processor = tiny_bioreason(AutoTokenizer.from_pretrained(tokenizer_dir), seed=0, dna_encoder=kind)
+        _TINY[kind] = model.eval(), processor
+    return _TINY[kind]
+
+
 @pytest.fixture(scope="session")
 def tiny(qwen3_tokenizer_dir):
     """(model, processor): tiny random Qwen3 + NT-v2 over the real Qwen3 vocabulary. Do not mutate."""
-    from transformers import AutoTokenizer
+    return _tiny("nt-v2", qwen3_tokenizer_dir)
 
-    from modeling_bioreason.example import tiny_bioreason
 
-    model, processor = tiny_bioreason(AutoTokenizer.from_pretrained(qwen3_tokenizer_dir), seed=0)
-    return model.eval(), processor
+@pytest.fixture(scope="session")
+def tiny_of_kind(encoder_kind, qwen3_tokenizer_dir):
+    """(model, processor): as `tiny`, with the DNA encoder of `encoder_kind` (NT-v2: the very same objects)."""
+    return _tiny(encoder_kind, qwen3_tokenizer_dir)
 
 
 @pytest.fixture(scope="session")

@@ -12,22 +12,23 @@ import torch
 REVISION = "0123456789abcdef0123456789abcdef01234567"  # a commit hash, as snapshot folders are named
 
 
-@functools.lru_cache(maxsize=1)
-def small_bioreason():
-    """(model, processor): a tiny random BioReason over a 4,096-token byte-level BPE. Do not mutate."""
+@functools.lru_cache(maxsize=None)
+def small_bioreason(kind: str = "nt-v2"):
+    """(model, processor): a tiny random BioReason over a 4,096-token byte-level BPE, with the DNA encoder of `kind`
+    (see conftest.ENCODER_KINDS). Do not mutate."""
     from modeling_bioreason.example import tiny_bioreason, tiny_tokenizer
 
-    model, processor = tiny_bioreason(tiny_tokenizer(), seed=0)
+    model, processor = tiny_bioreason(tiny_tokenizer(), seed=0, dna_encoder=kind)
     return model.eval(), processor
 
 
-def saved_folder(root: Path) -> Path:
-    """The small model exported with `save_bioreason` (card included) under `root/small-bioreason`."""
+def saved_folder(root: Path, kind: str = "nt-v2") -> Path:
+    """`small_bioreason(kind)` exported with `save_bioreason` (card included) under `root/small-bioreason-<kind>`."""
     from modeling_bioreason.hub import save_bioreason
 
-    folder = Path(root) / "small-bioreason"
+    folder = Path(root) / f"small-bioreason-{kind}"
     if not folder.exists():
-        save_bioreason(*small_bioreason(), folder, summary="A small test model.", datasets=["wanglab/kegg"])
+        save_bioreason(*small_bioreason(kind), folder, summary="A small test model.", datasets=["wanglab/kegg"])
     return folder
 
 

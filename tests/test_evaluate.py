@@ -20,8 +20,8 @@ KEGG = str(Path(__file__).parent.parent / "hub_cards" / "datasets" / "kegg")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tiny, tmp_path_factory):
-    return str(save_bioreason(*tiny, tmp_path_factory.mktemp("eval") / "tiny-bioreason"))
+def model_dir(tiny_of_kind, tmp_path_factory):
+    return str(save_bioreason(*tiny_of_kind, tmp_path_factory.mktemp("eval") / "tiny-bioreason"))
 
 
 def _config(model_dir, out, **overrides):
@@ -126,7 +126,7 @@ def test_changed_settings_and_bad_datasets_are_refused(model_dir, uninterrupted,
         evaluate(_config(model_dir, tmp_path / "x", dataset=str(bad), config="default", task="kegg"), progress=False)
     with pytest.raises(ValueError, match="does not declare its task"):
         evaluate(_config(model_dir, tmp_path / "y", dataset=str(bad), config="default"), progress=False)
-    with pytest.raises(ValueError, match="limit must be >= 1"):
+    with pytest.raises(ValueError, match="--limit 0: must be >= 1"):
         _config(model_dir, tmp_path, limit=0)
 
 

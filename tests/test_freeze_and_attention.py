@@ -13,8 +13,8 @@ BATCH = [short_chat(["ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA"]),
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    return saved_folder(tmp_path_factory.mktemp("freeze"))
+def folder(tmp_path_factory, encoder_kind):
+    return saved_folder(tmp_path_factory.mktemp("freeze"), encoder_kind)
 
 
 def _encoder_trainable(model) -> int:
@@ -36,8 +36,8 @@ def test_freeze_holds_after_from_pretrained_and_post_init(folder):
     assert _encoder_trainable(unfrozen) == unfrozen.model.dna_encoder.num_parameters()
 
 
-def test_plain_trainer_bf16_step_leaves_the_encoder_bit_identical(folder, tmp_path):
-    _, processor = small_bioreason()
+def test_plain_trainer_bf16_step_leaves_the_encoder_bit_identical(folder, encoder_kind, tmp_path):
+    _, processor = small_bioreason(encoder_kind)
     model = BioReasonForConditionalGeneration.from_pretrained(folder)
     messages = [m + [{"role": "assistant", "content": "<think>\nreasons\n</think>\n\nAnswer: ALS"}] for m in BATCH]
     batch = processor.apply_chat_template(messages, tokenize=True, return_dict=True, return_tensors="pt",
@@ -54,10 +54,10 @@ def test_plain_trainer_bf16_step_leaves_the_encoder_bit_identical(folder, tmp_pa
 
 
 @pytest.mark.parametrize("target_modules", ["all-linear", ["q_proj", "v_proj"]])
-def test_freeze_holds_after_peft_wrapping(folder, target_modules):
+def test_freeze_holds_after_peft_wrapping(folder, encoder_kind, target_modules):
     from peft import LoraConfig, get_peft_model
 
-    _, processor = small_bioreason()
+    _, processor = small_bioreason(encoder_kind)
     model = BioReasonForConditionalGeneration.from_pretrained(folder)
     peft_model = get_peft_model(model, LoraConfig(r=4, target_modules=target_modules,
                                                   modules_to_save=["dna_projector"], init_lora_weights=False))
@@ -82,12 +82,12 @@ def test_freeze_holds_after_peft_wrapping(folder, target_modules):
 
 @torch.no_grad()
 @pytest.mark.parametrize("trained", [False, True])
-def test_inputs_embeds_built_the_documented_way_equal_input_ids(trained):
+def test_inputs_embeds_built_the_documented_way_equal_input_ids(encoder_kind, trained):
     """`embed_tokens_with_dna_boundaries` is the one way to build inputs_embeds; placeholders are found in them whether
     or not the new token rows (all one mean after build_bioreason) and boundary embeddings were trained apart."""
-    model, processor = small_bioreason()
+    model, processor = small_bioreason(encoder_kind)
     model = BioReasonForConditionalGeneration(model.config).eval()
-    model.load_state_dict(small_bioreason()[0].state_dict())
+    model.load_state_dict(small_bioreason(encoder_kind)[0].state_dict())
     if trained:
         torch.nn.init.normal_(model.model.dna_boundary_embeddings.weight)
     inputs = chat_inputs(processor, BATCH)
@@ -106,8 +106,8 @@ def test_inputs_embeds_built_the_documented_way_equal_input_ids(trained):
 @torch.no_grad()
 @pytest.mark.parametrize("attn", ["sdpa", "flex_attention",
                                   {"text_config": "sdpa", "dna_config": "eager"}])
-def test_attention_backends_for_both_sub_models(folder, attn):
-    _, processor = small_bioreason()
+def test_attention_backends_for_both_sub_models(folder, encoder_kind, attn):
+    _, processor = small_bioreason(encoder_kind)
     reference = BioReasonForConditionalGeneration.from_pretrained(folder, attn_implementation="eager").eval()
     model = BioReasonForConditionalGeneration.from_pretrained(folder, attn_implementation=attn).eval()
     expected = attn if isinstance(attn, dict) else {"text_config": attn, "dna_config": attn}

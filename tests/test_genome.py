@@ -178,3 +178,40 @@ def test_space_carries_an_identical_copy_of_the_window_builder():
     assert (root / "spaces_app" / "genome.py").read_bytes() == (
         root / "modeling_bioreason" / "data" / "genome.py").read_bytes(), \
         "spaces_app/genome.py must be a verbatim copy: cp modeling_bioreason/data/genome.py spaces_app/genome.py"
+
+
+VCF_HEADER = "##fileformat=VCFv4.2\n##contig=<ID=chr22>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("chr22\tabc\t.\tT\tC\t.\t.\t.\n", r"line 4 \('chr22\\tabc.*POS 'abc' is not a positive integer"),
+    ("chr22\t1004\tok\tT\tC\t.\t.\t.\nchr22\t-5\t.\tT\tC\t.\t.\t.\n", r"line 5 .*POS '-5' is not a positive integer"),
+    ("chr22\t1004\t.\tT\n", r"line 4 .*it has 4 field\(s\); a VCF line needs at least CHROM POS ID REF ALT"),
+    ("chr22 1004 . T C . . .\n", r"line 4 .*its fields are separated by spaces, not tabs"),
+    ("chr22\t1004\t.\tX\tC\t.\t.\t.\n", r"chr22:1004 \(None\): REF 'X' is not a sequence of A/C/G/T/N"),
+])
+def test_malformed_vcf_lines_name_the_line_and_the_field(tmp_path, body, message):
+    """htslib's bare `OSError: truncated file` becomes the line and what is wrong with it (issue 21, item 13)."""
+    vcf = tmp_path / "calls.vcf"
+    vcf.write_text(VCF_HEADER + body)
+    with pytest.raises(ValueError, match=message):
+        windows_from_vcf(vcf, FASTA, flank=2)
+
+
+def test_unreadable_vcf_files_and_lines_are_named(tmp_path):
+    import gzip
+
+    gzipped = tmp_path / "calls.vcf.gz"
+    with gzip.open(gzipped, "wt") as handle:
+        handle.write(VCF_HEADER + "chr22\t1004\t.\tT\tC\t.\t.\t.\n")
+    with pytest.raises(ValueError, match=r"calls\.vcf\.gz is gzip-compressed but not with bgzip.*bgzip > out\.vcf\.gz"):
+        windows_from_vcf(gzipped, FASTA, flank=2)
+    (tmp_path / "no_header.vcf").write_text("chr22\t1004\t.\tT\tC\n")
+    with pytest.raises(ValueError, match=r"no_header\.vcf is not a readable VCF file"):
+        windows_from_vcf(tmp_path / "no_header.vcf", FASTA, flank=2)
+    with pytest.raises(ValueError, match=r"VCF file .*missing\.vcf does not exist"):
+        windows_from_vcf(tmp_path / "missing.vcf", FASTA, flank=2)
+    with pytest.raises(ValueError, match=r"VCF line 'chr 22 1004 \. T C': REF '\.' is not a sequence"):
+        parse_vcf_line("chr 22 1004 . T C")  # a space in CHROM shifted every field: never read as pos 22
+    with pytest.raises(ValueError, match=r"POS 'abc' is not a positive integer"):
+        parse_vcf_line("chr22 abc . T C")

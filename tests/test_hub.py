@@ -95,16 +95,18 @@ def test_card_metadata_base_models_datasets_and_nt_v2_licence(tmp_path):
     from modeling_bioreason.example import tiny_bioreason, tiny_tokenizer
 
     model, _ = tiny_bioreason(tiny_tokenizer())
+    # As build_bioreason records a model built from these two Hub checkpoints.
     model.config.base_model_ids = ["Qwen/Qwen3-4B", "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species"]
+    model.config.dna_encoder_pretrained = True
     card = render_model_card(model, datasets=[str(ROOT / "hub_cards" / "datasets" / "kegg"),
                                               "hub_cards/datasets/variant_effect_clinvar", "wanglab/kegg"])
     data, text = _hub_card(card)
     assert data.base_model == ["Qwen/Qwen3-4B", "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species"]
     assert data.datasets == ["wanglab/kegg"]  # local folders: mapped to their Hub id, or named in the text only
     assert "variant_effect_clinvar" in text and "hub_cards/" not in str(data.to_dict())
-    assert data.license == "other" and data.license_name == "cc-by-nc-sa-4.0"
-    assert data.license_link.startswith("https://creativecommons.org/licenses/by-nc-sa/4.0")
-    assert "NT-v2" in text and "CC BY-NC-SA 4.0" in text and "Qwen/Qwen3-4B) is Apache-2.0" in text
+    assert data.license == "cc-by-nc-sa-4.0" and data.license_name is None  # the Hub's own licence id
+    assert "InstaDeep's Nucleotide Transformer v2" in text and "CC BY-NC-SA 4.0" in text
+    assert "Qwen/Qwen3-4B) is Apache-2.0" in text
     assert data.library_name == "transformers" and data.pipeline_tag == "text-generation"
 
 
@@ -126,7 +128,7 @@ def test_build_records_base_models_and_the_card_reads_them(qwen3_tok, tmp_path):
     folder = save_bioreason(model, processor, tmp_path / "model", datasets=["hub_cards/datasets/kegg"])
     data, text = _hub_card((tmp_path / "model" / "README.md").read_text())
     assert data.base_model == ["HuggingFaceTB/SmolLM2-135M-Instruct"] and data.datasets == ["wanglab/kegg"]
-    assert data.license == "other" and "SmolLM2-135M-Instruct) is Apache-2.0" in text
+    assert data.license == "cc-by-nc-sa-4.0" and "SmolLM2-135M-Instruct) is Apache-2.0" in text  # a loaded encoder
 
 
 def test_baseline_cards_and_the_extra_metadata_hook(tmp_path):
@@ -140,7 +142,7 @@ def test_baseline_cards_and_the_extra_metadata_hook(tmp_path):
     assert data.license == "apache-2.0" and data.base_model == ["Qwen/Qwen3-4B"]  # no DNA encoder inside
     assert data.eval_results[0].metric_value == 0.5
     dna_only = _hub_card(render_model_card(None, dna_encoder="InstaDeepAI/nucleotide-transformer-v2-100m-multi-species"))
-    assert dna_only[0].license == "other" and "CC BY-NC-SA 4.0" in dna_only[1]
+    assert dna_only[0].license == "cc-by-nc-sa-4.0" and "CC BY-NC-SA 4.0" in dna_only[1]
 
 
 def test_model_push_to_hub_uploads_our_card(monkeypatch, tmp_path):

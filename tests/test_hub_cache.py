@@ -51,9 +51,9 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="module")
-def hub_cache(tmp_path_factory):
+def hub_cache(tmp_path_factory, encoder_kind):
     root = tmp_path_factory.mktemp("hub")
-    make_hub_cache(saved_folder(root), root / "cache", REPO_ID)
+    make_hub_cache(saved_folder(root, encoder_kind), root / "cache", REPO_ID)
     return root
 
 
@@ -71,15 +71,16 @@ def _run_as_user(mode: str, cache_root: Path, tmp_path: Path, messages) -> tuple
 
 
 @pytest.mark.parametrize("mode", ["importable", "blocked"])
-def test_load_by_repo_id_from_hub_cache_and_generate(hub_cache, tmp_path, mode):
-    model, processor = small_bioreason()
+def test_load_by_repo_id_from_hub_cache_and_generate(hub_cache, encoder_kind, tmp_path, mode):
+    model, processor = small_bioreason(encoder_kind)
     messages = short_chat(["ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA"])
     inputs = chat_inputs(processor, messages)
     expected = model.generate(**inputs, max_new_tokens=6, do_sample=False)
 
     info, remote, stderr = _run_as_user(mode, hub_cache, tmp_path, messages)
     assert "Falling back" not in stderr  # the DNA tokenizer came from dna_tokenizer/, not the root
-    assert info["dna_tokenizer"] == "NucleotideTransformerTokenizer" and info["dna_vocab"] == 4107
+    assert info["dna_tokenizer"] == type(processor.dna_tokenizer).__name__
+    assert info["dna_vocab"] == len(processor.dna_tokenizer)
     assert info["auto_model"] == "BioReasonForConditionalGeneration" and info["pipeline"] == "BioReasonPipeline"
     for key in inputs:
         assert torch.equal(remote[key], inputs[key]), key
@@ -102,9 +103,11 @@ def test_processor_refuses_a_root_tokenizer_as_dna_tokenizer(tmp_path):
                                       trust_remote_code=True)
 
 
-def test_saved_dna_tokenizer_folder_is_self_describing(tmp_path):
-    folder = saved_folder(tmp_path)
+def test_saved_dna_tokenizer_folder_is_self_describing(tmp_path, encoder_kind):
+    folder = saved_folder(tmp_path, encoder_kind)
+    tokenizer = small_bioreason(encoder_kind)[1].dna_tokenizer
+    code = type(tokenizer).__module__.split(".")[-1] + ".py"
     files = {p.name for p in (folder / "dna_tokenizer").iterdir()}
-    assert {"config.json", "tokenizer_config.json", "vocab.txt", "tokenization_nucleotide_transformer.py"} <= files
+    assert {"config.json", "tokenizer_config.json", code, *tokenizer.vocab_files_names.values()} <= files
     config = json.loads((folder / "dna_tokenizer" / "config.json").read_text())
-    assert config == {"tokenizer_class": "NucleotideTransformerTokenizer"}
+    assert config == {"tokenizer_class": type(tokenizer).__name__}

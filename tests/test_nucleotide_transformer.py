@@ -129,3 +129,27 @@ def test_tokenizer_specials_padding_and_round_trip(tmp_path):
     reloaded = NucleotideTransformerTokenizer.from_pretrained(tmp_path)
     assert reloaded("ATTCCG")["input_ids"] == [369] and reloaded.vocab_size == 4107
     assert reloaded.decode(tokenizer("ATTCCGAC")["input_ids"], skip_special_tokens=True) == "ATTCCGAC"
+
+
+@torch.no_grad()
+def test_stop_after_layer_runs_the_first_blocks_exactly(golden_outputs):
+    """`stop_after_layer=k` (BioReason's taps inside the stack): the full run's hidden states up to block k, from only
+    blocks 0..k; the final LayerNorm only after the last block."""
+    encoder = NucleotideTransformerModel.from_pretrained(GOLDEN).eval()
+    ids, mask = golden_outputs["input_ids"], golden_outputs["attention_mask"]
+    full = encoder(ids, attention_mask=mask, output_hidden_states=True)
+    num_layers = encoder.config.num_hidden_layers
+    for k in range(num_layers):
+        ran = []
+        hooks = [layer.register_forward_hook(lambda m, a, o, i=i: ran.append(i))
+                 for i, layer in enumerate(encoder.encoder.layer)]
+        stopped = encoder(ids, attention_mask=mask, output_hidden_states=True, stop_after_layer=k)
+        for hook in hooks:
+            hook.remove()
+        assert ran == list(range(k + 1)) and len(stopped.hidden_states) == k + 2
+        for mine, reference in zip(stopped.hidden_states, full.hidden_states[: k + 2]):
+            torch.testing.assert_close(mine, reference, atol=0, rtol=0)
+        torch.testing.assert_close(stopped.last_hidden_state, stopped.hidden_states[-1], atol=0, rtol=0)
+    torch.testing.assert_close(stopped.last_hidden_state, full.last_hidden_state, atol=0, rtol=0)  # k = last block
+    with pytest.raises(ValueError, match=r"stop_after_layer=2 must index a block \(0..1\)"):
+        encoder(ids, attention_mask=mask, stop_after_layer=num_layers)

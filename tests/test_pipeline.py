@@ -12,8 +12,8 @@ TWO = short_chat(["GATTACAGATTACAGATTACAGATTACA"], "A different and longer quest
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    return saved_folder(tmp_path_factory.mktemp("pipe"))
+def folder(tmp_path_factory, encoder_kind):
+    return saved_folder(tmp_path_factory.mktemp("pipe"), encoder_kind)
 
 
 @pytest.fixture(scope="module")
@@ -21,35 +21,35 @@ def pipe(folder):
     return pipeline(model=str(folder), trust_remote_code=True)
 
 
-def _direct(conversations, **generate_kwargs):
-    model, processor = small_bioreason()
+def _direct(kind, conversations, **generate_kwargs):
+    model, processor = small_bioreason(kind)
     inputs = chat_inputs(processor, conversations)
     out = model.generate(**inputs, **generate_kwargs)[:, inputs["input_ids"].shape[1]:]
     return processor.tokenizer.batch_decode(out, skip_special_tokens=True)
 
 
-def test_inferred_task_one_conversation_equals_direct_generate(pipe):
+def test_inferred_task_one_conversation_equals_direct_generate(pipe, encoder_kind):
     assert type(pipe).__name__ == "BioReasonPipeline" and type(pipe).__module__.startswith("transformers_modules.")
     out = pipe(ONE, max_new_tokens=7, do_sample=False)
     assert isinstance(out, list) and len(out) == 1
     messages = out[0]["generated_text"]
     assert messages[:-1] == ONE and messages[-1]["role"] == "assistant"
-    assert messages[-1]["content"] == _direct(ONE, max_new_tokens=7, do_sample=False)[0].strip()
+    assert messages[-1]["content"] == _direct(encoder_kind, ONE, max_new_tokens=7, do_sample=False)[0].strip()
     assert set(out[0]) == {"generated_text", "reasoning", "answer"}
 
 
-def test_text_generation_task_batches_a_list_of_conversations(folder):
+def test_text_generation_task_batches_a_list_of_conversations(folder, encoder_kind):
     pipe = pipeline("text-generation", model=str(folder), trust_remote_code=True)
     assert type(pipe).__name__ == "BioReasonPipeline"
     batched = pipe([ONE, TWO], batch_size=2, max_new_tokens=5, do_sample=False, return_full_text=False)
     one_by_one = [pipe(c, max_new_tokens=5, do_sample=False, return_full_text=False)[0] for c in (ONE, TWO)]
     assert [row[0]["generated_text"] for row in batched] == [row["generated_text"] for row in one_by_one]
-    assert [row[0]["generated_text"] for row in batched] == [t.strip() for t in _direct([ONE, TWO], max_new_tokens=5,
-                                                                                         do_sample=False)]
+    assert [row[0]["generated_text"] for row in batched] == [t.strip() for t in _direct(
+        encoder_kind, [ONE, TWO], max_new_tokens=5, do_sample=False)]
 
 
-def test_generation_kwargs_sampling_num_return_sequences_and_streamer(pipe):
-    _, processor = small_bioreason()
+def test_generation_kwargs_sampling_num_return_sequences_and_streamer(pipe, encoder_kind):
+    _, processor = small_bioreason(encoder_kind)
     torch.manual_seed(0)
     out = pipe(ONE, max_new_tokens=4, do_sample=True, num_return_sequences=3, return_full_text=False)
     assert len(out) == 3
@@ -80,6 +80,14 @@ def test_processor_passed_as_tokenizer_and_bad_inputs(folder):
         pipe([{"role": "user", "content": [{"type": "DNA", "sequence": "ACGT"}, {"type": "text", "text": "?"}]}])
     with pytest.raises(ValueError, match="needs its bases under 'sequence'"):
         pipe([{"role": "user", "content": [{"type": "dna"}, {"type": "text", "text": "?"}]}])
+    with pytest.raises(ValueError, match=r"message 0: role 'human' is not rendered .*did you mean 'user'"):
+        pipe([{"role": "human", "content": [{"type": "text", "text": "Which disease?"}]}])
+    with pytest.raises(ValueError, match=r"Conversation 0, message 0: role None is not rendered"):
+        pipe([{"content": "Which disease?"}])  # no role: named by the processor, not a KeyError
+    with pytest.raises(ValueError, match=r"Conversation 0 is empty"):
+        pipe([[]])
+    with pytest.raises(ValueError, match=r"message 0 \(user\): content is a dict"):
+        pipe([{"role": "user", "content": {"type": "text", "text": "Which disease?"}}])
 
 
 def test_pipeline_over_a_dataset_streams_in_order(pipe):

@@ -25,8 +25,8 @@ def _merged_dtypes(model):
 
 
 @torch.no_grad()
-def test_bf16_autocast_forward_and_generate_match_fp32():
-    model, processor = small_bioreason()
+def test_bf16_autocast_forward_and_generate_match_fp32(encoder_kind):
+    model, processor = small_bioreason(encoder_kind)
     inputs = chat_inputs(processor, BATCH)
     expected = model(**inputs).logits
     greedy = model.generate(**inputs, max_new_tokens=4, do_sample=False)
@@ -41,9 +41,9 @@ def test_bf16_autocast_forward_and_generate_match_fp32():
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 @torch.no_grad()
-def test_loaded_in_half_precision_forward_and_generate(tmp_path_factory, dtype):
-    model, processor = small_bioreason()
-    folder = saved_folder(tmp_path_factory.getbasetemp() / "precision")
+def test_loaded_in_half_precision_forward_and_generate(tmp_path_factory, encoder_kind, dtype):
+    model, processor = small_bioreason(encoder_kind)
+    folder = saved_folder(tmp_path_factory.getbasetemp() / "precision", encoder_kind)
     half = BioReasonForConditionalGeneration.from_pretrained(folder, dtype=dtype).eval()
     assert {p.dtype for p in half.parameters()} == {dtype}
     seen = _merged_dtypes(half)
@@ -57,11 +57,11 @@ def test_loaded_in_half_precision_forward_and_generate(tmp_path_factory, dtype):
     assert generated.shape == (2, inputs["input_ids"].shape[1] + 3)
 
 
-def test_bf16_autocast_training_step_updates_trainable_parameters_only():
+def test_bf16_autocast_training_step_updates_trainable_parameters_only(encoder_kind):
     torch.manual_seed(0)
-    model, processor = small_bioreason()
+    model, processor = small_bioreason(encoder_kind)
     model = BioReasonForConditionalGeneration(model.config).train()  # a fresh copy to train
-    model.load_state_dict(small_bioreason()[0].state_dict())
+    model.load_state_dict(small_bioreason(encoder_kind)[0].state_dict())
     messages = [m + [{"role": "assistant", "content": "<think>\nreasons\n</think>\n\nAnswer: ALS"}] for m in BATCH]
     batch = processor.apply_chat_template(messages, tokenize=True, return_dict=True, return_tensors="pt",
                                           return_assistant_tokens_mask=True)

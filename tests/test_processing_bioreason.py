@@ -312,3 +312,65 @@ def test_chat_template_is_one_file_shared_by_package_and_saved_folders(tmp_path)
     assert CHAT_TEMPLATE == source == processor.chat_template == processor.tokenizer.chat_template
     processor.save_pretrained(tmp_path)
     assert (tmp_path / "chat_template.jinja").read_text(encoding="utf-8") == source
+
+
+# ------------------------------------------------ roles and content shapes: an error naming the message, never dropped
+Q = {"type": "text", "text": "Which disease?"}
+
+
+@pytest.mark.parametrize("conversation, message", [
+    ([{"role": "user", "content": Q}], r"Message 0 \(user\): content is a dict; it must be a str or a list of blocks: "
+                                       r"wrap the block in a list"),
+    ([{"role": "User", "content": [Q]}], r"Message 0: role 'User' is not rendered by the BioReason chat template "
+                                         r"\(did you mean 'user'\?\); accepted roles: 'system', 'user', 'assistant', "
+                                         r"'tool'"),
+    ([{"role": "human", "content": "Which disease?"}], r"role 'human' .*\(did you mean 'user'\?\)"),
+    ([{"role": None, "content": "Which disease?"}], r"Message 0: role None is not rendered .*accepted roles"),
+    ([{"content": "Which disease?"}], r"Message 0: role None is not rendered"),
+    ([{"role": "user", "content": [{"type": "text", "text": "Which disease?", "dna": "ACGTAC"}]}],
+     r"Message 0 \(user\), block 0: a text block also carries \['dna'\]; one block holds either text or DNA"),
+    ([{"role": "user", "content": [{"type": "dna", "sequence": "ACGTAC", "text": "Which?"}]}],
+     r"block 0: a DNA block carries \['sequence', 'text'\]"),
+    ([], r"The conversation is empty: give at least one message"),
+    ([[{"role": "user", "content": "Which?"}], []], r"Conversation 1 is empty"),
+    ([{"role": "user", "content": 5}], r"Message 0 \(user\): content must be a str or a list of blocks.*; got int 5"),
+    ([{"role": "user", "content": None}], r"Message 0 \(user\) has no content"),
+    ([{"role": "user", "content": "Which?"}, {"role": "tool", "content": [Q]}],
+     r"Message 1 \(tool\): a tool message's content is the tool's result as a str; got list"),
+    ([{"role": "user", "content": "Which?"}, {"role": "assistant", "content": "x", "reasoning_content": ["a"]}],
+     r"Message 1 \(assistant\): reasoning_content must be a str; got list"),
+    (["Which disease?"], r"Message 0 is str 'Which disease\?'; each message is a dict"),
+    ("Which disease?", r"takes chat messages.*got a str\. Pre-rendered text goes to "
+                       r"processor\(text=\.\.\., dna=\.\.\.\)"),
+])
+def test_bad_roles_and_content_shapes_are_errors_naming_the_message(conversation, message):
+    processor = _small_processor()
+    for tokenize in (False, True):
+        with pytest.raises(ValueError, match=message):
+            processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=tokenize)
+
+
+def test_none_valued_block_keys_are_absent_as_datasets_stores_them():
+    """`datasets` stores a text block as {"type", "text", "sequence": None}: rendered as text, never as DNA."""
+    processor = _small_processor()
+    row = [{"role": "user", "content": [{"type": "dna", "sequence": "ACGTAC", "text": None},
+                                        {"type": "text", "text": "Which disease?", "sequence": None, "dna": None}]}]
+    plain = [{"role": "user", "content": [{"type": "dna", "sequence": "ACGTAC"}, Q]}]
+    assert processor.apply_chat_template(row) == processor.apply_chat_template(plain)
+    assert "Which disease?" in processor.apply_chat_template(row)
+    assert torch.equal(processor.apply_chat_template(row, tokenize=True),
+                       processor.apply_chat_template(plain, tokenize=True))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"text": 5}, r"text= must be a str or a non-empty list of str \(rendered prompts\); got int 5"),
+    ({"text": []}, r"text= must be a str or a non-empty list of str"),
+    ({"text": [[{"role": "user", "content": "Which?"}]]}, r"text= row 0 is list: chat messages go to "
+                                                           r"processor\.apply_chat_template"),
+    ({"text": "<|dna_pad|>", "dna": 5}, r"dna= must be a list of DNA sequences \(str\) per prompt; got int 5"),
+    ({"text": ["<|dna_pad|>"], "dna": [5]}, r"dna= row 0 is int 5; each prompt's DNA is a list of sequences"),
+    ({"text": ["<|dna_pad|>"], "dna": [[b"ACGT"]]}, r"dna= row 0, sequence 0 is bytes b'ACGT'"),
+])
+def test_processor_call_names_bad_text_and_dna_shapes(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _small_processor()(**kwargs)

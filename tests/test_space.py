@@ -30,8 +30,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def model_folder(tiny, tmp_path_factory):
-    return save_bioreason(*tiny, tmp_path_factory.mktemp("space") / "model")
+def model_folder(tiny_of_kind, tmp_path_factory):
+    return save_bioreason(*tiny_of_kind, tmp_path_factory.mktemp("space") / "model")
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,10 @@ def test_explain_variant_endpoint_returns_reasoning_and_answer(client):
     result = client.predict("ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA", "Which disease?",
                             api_name="/explain_variant")
     assert set(result) == {"reasoning", "answer", "finished", "note"}
+    for arguments, name in [((5, "ACGT", "Which?"), "reference"), (("ACGT", ["A"], "Which?"), "variant"),
+                            (("ACGT", "ACGT", {"text": "Which?"}), "question")]:  # raw JSON from API/MCP callers
+        with pytest.raises(Exception, match=f"`{name}` must be a string; got "):
+            client.predict(*arguments, api_name="/explain_variant")
 
 
 def _mcp(url: str, tool: str | None = None, arguments: dict | None = None):
@@ -318,3 +322,51 @@ def test_a_pushed_space_without_its_model_setting_says_which_setting_to_set(tmp_
     with pytest.raises(SystemExit, match=r"BIOREASON_MODEL='runs/quickstart/sft/final' is neither a folder here"):
         app.check_model_setting("runs/quickstart/sft/final")
     assert app.check_model_setting("me/bioreason") == "me/bioreason"
+
+
+def _bgzipped(tmp_path, bases: int, name: str) -> str:
+    import pysam
+
+    plain = tmp_path / f"{name}.fa"
+    with open(plain, "w") as handle:
+        handle.write(">chr22\n")
+        for _ in range(bases // 60):
+            handle.write("ACGTTGCA" * 7 + "ACGT\n")
+    pysam.tabix_compress(str(plain), str(plain) + ".gz", force=True)
+    return str(plain) + ".gz"
+
+
+def test_reference_fasta_is_indexed_on_upload_outside_the_generation_slot(served, client, tmp_path, monkeypatch):
+    """Issue 21 item 12: indexing happens in its own queue while a generation holds the one slot; the request that
+    uses the file reads the index built on upload; a bgzip that decompresses past the cap is refused from its block
+    headers alone, naming the numbers."""
+    demo_model = served[1]
+    fasta = _bgzipped(tmp_path, 120_000, "slot")
+    monkeypatch.setattr(app, "MAX_NEW_TOKENS", 100_000)  # a generation that holds the slot until cancelled
+    job = _ask(client)
+    deadline = time.monotonic() + 60
+    while len(job.outputs()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _generation_threads() == 1
+    client.predict(handle_file(fasta), api_name="/index_fasta")  # served while the slot is busy
+    assert not job.done() and _generation_threads() == 1
+    job.cancel()
+    monkeypatch.setattr(app, "MAX_NEW_TOKENS", 12)
+    [folder] = [f for key, f in demo_model.fasta_indexes.entries.items() if key[0].endswith("slot.fa.gz")]
+    index_time = os.path.getmtime(Path(folder) / "slot.fa.gz.fai")
+    chat, _ = _ask(client, source="VCF line + reference FASTA", vcf_fasta=handle_file(fasta), vcf_line="chr22 3 . G A",
+                   flank=10).result(timeout=120)
+    assert "reference 21 bp, variant 21 bp" in _text(chat[0])
+    assert os.path.getmtime(Path(folder) / "slot.fa.gz.fai") == index_time  # not rebuilt inside the slot
+
+    monkeypatch.setattr(app, "MAX_FASTA_MB", 1)
+    bomb = _bgzipped(tmp_path, 2_000_000, "bomb")  # ~2 MB of sequence in a small bgzip
+    started = time.monotonic()
+    for call in (lambda: client.predict(handle_file(bomb), api_name="/index_fasta"),
+                 lambda: _ask(client, source="VCF line + reference FASTA", vcf_fasta=handle_file(bomb),
+                              flank=10).result(timeout=60)):
+        with pytest.raises(Exception, match=r"bomb\.fa\.gz decompresses to more than [\d,]+ bytes; this Space indexes "
+                                            r"at most 1 MB of sequence"):
+            call()
+    assert time.monotonic() - started < 20
+    assert not [key for key in demo_model.fasta_indexes.entries if key[0].endswith("bomb.fa.gz")]

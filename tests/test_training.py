@@ -17,15 +17,19 @@ GOLDEN = json.loads((FIXTURES / "bioreason" / "reward_and_metric_golden.json").r
 ROOT = FIXTURES.parent.parent
 
 
-def _sft_recipe(out, *extra):
-    return load_recipe("cpu-smoke-sft", [f"training.output_dir={out}", *extra])
+def _dna_model(kind: str) -> str:
+    return f"model.dna_model=random-{kind}:32x2"  # the smoke recipe's own encoder, of the kind under test
+
+
+def _sft_recipe(out, kind, *extra):
+    return load_recipe("cpu-smoke-sft", [f"training.output_dir={out}", _dna_model(kind), *extra])
 
 
 @pytest.fixture(scope="module")
-def sft_run(tmp_path_factory):
+def sft_run(tmp_path_factory, encoder_kind):
     torch.set_num_threads(2)
     out = tmp_path_factory.mktemp("sft")
-    folder = run_sft(_sft_recipe(out))
+    folder = run_sft(_sft_recipe(out, encoder_kind))
     return out, folder
 
 
@@ -52,7 +56,7 @@ def test_sft_loss_falls_and_exports_a_loadable_model(sft_run, tmp_path):
     assert info["cls"].startswith("transformers_modules.") and info["new"] >= 1
 
 
-def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run):
+def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run, encoder_kind):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
@@ -61,7 +65,7 @@ def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run):
     from modeling_bioreason.training.models import load_model
 
     out, folder = sft_run
-    recipe = _sft_recipe(out)
+    recipe = _sft_recipe(out, encoder_kind)
     base, processor = load_model(recipe.model, seed=0)
     rows = [task_row_to_conversation(row, trim_per_side=1024) for row in load_example_rows()[:2]]
     batch = BioReasonDataCollator(processor)(rows)
@@ -87,10 +91,10 @@ def _killed_after(out, run_dir, *checkpoints):
     return run_dir
 
 
-def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
+def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, encoder_kind, tmp_path):
     out, _ = sft_run
     interrupted = _killed_after(out, tmp_path / "resumed", "checkpoint-10")
-    run_sft(_sft_recipe(interrupted), resume=True)
+    run_sft(_sft_recipe(interrupted, encoder_kind), resume=True)
     state = json.loads((interrupted / "checkpoint-20" / "trainer_state.json").read_text())
     reference = json.loads((out / "checkpoint-20" / "trainer_state.json").read_text())
     assert state["global_step"] == reference["global_step"] == 20
@@ -103,7 +107,7 @@ def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, tmp_path):
         torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4)
 
 
-def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, tmp_path, caplog):
+def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, encoder_kind, tmp_path, caplog):
     """Killed while writing checkpoint-20 (no trainer_state.json yet): --resume continues from checkpoint-10."""
     import logging
 
@@ -114,37 +118,38 @@ def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, tmp_path, caplog
     (run_dir / "checkpoint-20" / "trainer_state.json").unlink()
     with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
         assert main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}",
-                     "--resume"]) == 0
+                     "--set", _dna_model(encoder_kind), "--resume"]) == 0
     assert f"skipping {run_dir / 'checkpoint-20'}" in caplog.text
     assert f"continuing from {run_dir / 'checkpoint-10'}" in caplog.text
     state = json.loads((run_dir / "checkpoint-20" / "trainer_state.json").read_text())
     assert state["global_step"] == 20
 
 
-def _cli_train(capsys, run_dir, *sets, resume=False):
+def _cli_train(capsys, run_dir, kind, *sets, resume=False):
     from modeling_bioreason.cli import main
 
-    code = main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}", *sets]
-                + (["--resume"] if resume else []))
+    code = main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}", "--set",
+                 _dna_model(kind), *sets] + (["--resume"] if resume else []))
     return code, capsys.readouterr().err
 
 
-def test_resume_of_another_run_is_refused_naming_the_differences(sft_run, tmp_path, capsys):
+def test_resume_of_another_run_is_refused_naming_the_differences(sft_run, encoder_kind, tmp_path, capsys):
     out, _ = sft_run
     run_dir = _killed_after(out, tmp_path / "run", "checkpoint-10")
-    code, err = _cli_train(capsys, run_dir, "training.learning_rate=1e-3", "data.config=leak_free", resume=True)
+    code, err = _cli_train(capsys, run_dir, encoder_kind, "training.learning_rate=1e-3", "data.config=leak_free",
+                           resume=True)
     assert code == 2 and "Traceback" not in err
     assert f"--resume: {run_dir} holds another run, not this one" in err
     assert "data.config: 'default' -> 'leak_free'" in err and "training.learning_rate: 0.002 -> 0.001" in err
     assert "training rows: the dataset's rows changed" in err  # leak_free's rows are other rows
     (run_dir / "run_identity.json").unlink()  # checkpoints of unknown origin (an older version, another tool)
-    code, err = _cli_train(capsys, run_dir, resume=True)
+    code, err = _cli_train(capsys, run_dir, encoder_kind, resume=True)
     assert code == 2 and "without a readable run_identity.json" in err and "resume refused" in err
     assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint-10"]  # nothing trained, moved or written
 
 
-def test_fresh_run_moves_an_earlier_run_aside_and_resume_takes_only_its_own_checkpoints(sft_run, tmp_path, capsys,
-                                                                                        caplog):
+def test_fresh_run_moves_an_earlier_run_aside_and_resume_takes_only_its_own_checkpoints(sft_run, encoder_kind, tmp_path,
+                                                                                        capsys, caplog):
     """The shipped recipes write to fixed folders: a new run there must not mix with the earlier one's checkpoints
     or `final/`, and `--resume` after a kill must continue the new run, not the earlier run's higher checkpoint."""
     import logging
@@ -159,7 +164,7 @@ def test_fresh_run_moves_an_earlier_run_aside_and_resume_takes_only_its_own_chec
     shutil.copytree(out / "final", run_dir / "final")
     short = [f"data.dataset={data}", "training.save_steps=1"]
     with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
-        code, err = _cli_train(capsys, run_dir, *short, "training.max_steps=1")
+        code, err = _cli_train(capsys, run_dir, encoder_kind, *short, "training.max_steps=1")
     assert code == 0, err
     [previous] = run_dir.glob("previous-*")
     assert f"{run_dir} held an earlier run (checkpoint-20, final, run_identity.json): moved it to {previous}" \
@@ -171,7 +176,7 @@ def test_fresh_run_moves_an_earlier_run_aside_and_resume_takes_only_its_own_chec
     shutil.copytree(out / "checkpoint-20", run_dir / "checkpoint-20")  # another run's, higher: never resumed
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
-        code, err = _cli_train(capsys, run_dir, *short, "training.max_steps=2", resume=True)
+        code, err = _cli_train(capsys, run_dir, encoder_kind, *short, "training.max_steps=2", resume=True)
     assert code == 0, err
     assert f"skipping {run_dir / 'checkpoint-20'}: it is not this run's checkpoint" in caplog.text
     assert f"continuing from {run_dir / 'checkpoint-1'}" in caplog.text
@@ -182,11 +187,11 @@ def test_fresh_run_moves_an_earlier_run_aside_and_resume_takes_only_its_own_chec
     # (never the datasets cache's old ones), so the run is not this one any more.
     train_file = data / "data" / "train-00000-of-00001.parquet"
     rewrite_in_place(train_file, 0, "question", "Which disease does this variant contribute to, really?")
-    code, err = _cli_train(capsys, run_dir, *short, "training.max_steps=2", resume=True)
+    code, err = _cli_train(capsys, run_dir, encoder_kind, *short, "training.max_steps=2", resume=True)
     assert code == 2 and "training rows: the dataset's rows changed" in err, err
 
 
-def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, tmp_path):
+def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, encoder_kind, tmp_path):
     """The FSDP2/ZeRO-3 path of `finish`: rank 0 receives the gathered full state dict, rebuilds an unsharded model
     and exports it; the result equals the single-process export."""
     from peft import PeftModel
@@ -196,7 +201,7 @@ def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, t
     from modeling_bioreason.training.export import export, unsharded_copy
 
     out, folder = sft_run
-    recipe = _sft_recipe(out)
+    recipe = _sft_recipe(out, encoder_kind)
     base, processor = load_model(recipe.model)
     torch.manual_seed(123)
     for param in base.parameters():  # the rebuilt copy must take every weight from the gathered dict

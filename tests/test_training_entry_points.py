@@ -26,11 +26,14 @@ def conversations():
     return Dataset.from_list(rows)
 
 
-def test_readme_plain_trl_recipe_trains_in_bf16_by_trl_default(tmp_path, monkeypatch):
-    """The README's plain-TRL block, run as written: SFTTrainer + our collator + the two settings, TRL's default
-    precision (bf16)."""
+def test_readme_plain_trl_recipe_trains_in_bf16_by_trl_default(tmp_path, monkeypatch, encoder_kind):
+    """The README's plain-TRL block, run as written (on the DNA encoder under test): SFTTrainer + our collator + the
+    two settings, TRL's default precision (bf16)."""
     readme = (ROOT / "README.md").read_text()
     code = readme.split("**Plain TRL.**", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    built = "tiny_bioreason(tiny_tokenizer())"
+    assert built in code
+    code = code.replace(built, f"tiny_bioreason(tiny_tokenizer(), dna_encoder={encoder_kind!r})")
     setup, train_call = code.rsplit("trainer.train()", 1)
     monkeypatch.chdir(tmp_path)
     namespace = {}
@@ -44,10 +47,10 @@ def test_readme_plain_trl_recipe_trains_in_bf16_by_trl_default(tmp_path, monkeyp
     assert not unchanged, unchanged
 
 
-def test_plain_trl_sft_trainer_without_the_settings_gets_an_error_naming_them(conversations, tmp_path):
+def test_plain_trl_sft_trainer_without_the_settings_gets_an_error_naming_them(conversations, encoder_kind, tmp_path):
     from trl import SFTConfig, SFTTrainer
 
-    model, processor = tiny_bioreason(tiny_tokenizer())
+    model, processor = tiny_bioreason(tiny_tokenizer(), dna_encoder=encoder_kind)
     trainer = SFTTrainer(model, processing_class=processor, train_dataset=conversations,
                          args=SFTConfig(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=2,
                                         use_cpu=True, report_to="none"))

@@ -208,6 +208,11 @@ def load_split(path: str | os.PathLike, config: str = "default", split: str = "t
         dataset = builder.as_dataset(split=split)
     except ValueError as error:
         raise ValueError(f"Could not load {path!r} config {config!r} split {split!r}: {error}") from error
+    except (datasets.exceptions.DatasetGenerationError, StopIteration) as error:  # data files it cannot read
+        cause = error.__cause__ or error
+        empty = isinstance(error, StopIteration) or "BatchSize must be greater than 0" in str(cause)
+        reason = "a data file has no rows: the split is empty" if empty else str(cause)
+        raise ValueError(f"Could not read split {split!r} of {path!r} ({config}): {reason}.") from error
     if fingerprint is not None and _read_mark(mark) != fingerprint:
         try:
             mark.write_text(json.dumps({"files": fingerprint}))

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 LOOKUP_MODEL = "lookup"  # --model lookup: score the lookup baseline alone, without a model
+# (field, ok, rule) for the numeric settings; a value outside its range is refused, naming it.
+CHECKS = (
+    ("batch_size", lambda v: v >= 1, "must be >= 1"),
+    ("max_new_tokens", lambda v: v >= 1, "must be >= 1"),
+    ("limit", lambda v: v >= 1, "must be >= 1 (omit it for every row)"),
+    ("trim_per_side", lambda v: v >= 0, "must be >= 0"),
+    ("temperature", lambda v: v > 0, "must be > 0"),
+    ("top_p", lambda v: 0 < v <= 1, "must be in (0, 1]"),
+    ("top_k", lambda v: v >= 0, "must be >= 0 (0: no top-k filter)"),
+)
 
 
 @dataclass
@@ -32,7 +43,7 @@ class EvaluationConfig:
     trim_per_side: int = 0  # 0: full windows (BioReason's eval default); 1024: BioReason's flank trim
     enable_thinking: bool = True
     baseline_split: str = "train"
-    zero_shot_baseline: str | None = None  # an NT-v2 masked-LM folder: its zero-shot row beside the model (variant effect)
+    zero_shot_baseline: str | None = None  # an NT-v2 masked-LM or Evo 2 folder: its zero-shot row (variant effect)
     device: str = "auto"
     dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU; or bfloat16 / float16 / float32
     # A BioReason folder loads through this package's own classes; any other folder's code (auto_map) runs only with
@@ -40,12 +51,17 @@ class EvaluationConfig:
     trust_remote_code: bool = False
 
     def __post_init__(self):
-        if self.batch_size < 1 or self.max_new_tokens < 1:
-            raise ValueError("batch_size and max_new_tokens must be >= 1.")
+        for name, ok, rule in CHECKS:
+            value = getattr(self, name)
+            if value is not None and not ok(value):
+                raise ValueError(f"--{name.replace('_', '-')} {value}: {rule}.")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ValueError(f"--device {self.device}: expected auto, cpu, cuda or cuda:N.")
         if self.dtype not in ("auto", "bfloat16", "float16", "float32"):
-            raise ValueError(f"dtype must be auto, bfloat16, float16 or float32; got {self.dtype!r}.")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be >= 1, got {self.limit}.")
+            raise ValueError(f"--dtype {self.dtype}: expected auto, bfloat16, float16 or float32.")
+        for name in ("model", "dataset", "split", "output_dir", "baseline_split"):
+            if not str(getattr(self, name)).strip():
+                raise ValueError(f"--{name.replace('_', '-')} is empty.")
 
     def identity(self) -> dict:
         resumable = {"limit", "batch_size", "output_dir", "device", "zero_shot_baseline", "trust_remote_code",

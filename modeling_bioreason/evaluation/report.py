@@ -11,7 +11,8 @@ HOW_TO_READ = {
     "kegg_disease": "How to read this: strict accuracy is the number to compare; a model that does not beat the lookup "
                     "baseline (answer of the most similar training question) has not shown that it uses the DNA.",
     "variant_effect": "How to read this: AUROC/AUPRC rank rows by the per-row score (higher = more pathogenic) and "
-                      "need no threshold; compare them with the zero-shot DNA baseline (NT-v2 masked-marginal LLR). "
+                      "need no threshold; compare them with a zero-shot DNA baseline (NT-v2 masked-marginal LLR, or "
+                      "Evo 2's log P(reference window) - log P(variant window)). "
                       "Accuracy/F1 use the parsed answer (unparseable = wrong); n_scored says how many rows had a score.",
 }
 
@@ -90,8 +91,9 @@ def write_markdown(report: dict, path: Path) -> None:
     lines += ["", "Rules: " + "; ".join(f"{rule.replace('_', '-')} = {label}" for rule, label in RULES.items()) + ". "
               + COLUMN_NOTES[ALIASES.get(task, task)]]
     if report.get("skipped"):
+        rule = report.get("scoring_rule") or "NT-v2 masked-marginal LLR (indels are not scored)"
         lines += ["", "Rows without a score: " + ", ".join(f"{k}: {v}" for k, v in report["skipped"].items())
-                  + " (indels are not scored by the masked-marginal rule)."]
+                  + f" (scored by the {rule})."]
     exact = report["lookup_baseline"]["exact_question_matches"]
     if lookup.get("unavailable"):
         lines += ["", f"No lookup baseline: the dataset has {lookup['unavailable']} to look answers up in."]

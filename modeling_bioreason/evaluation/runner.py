@@ -13,7 +13,7 @@ sampled generations do not depend on `--batch-size` or on what an interrupted ru
 runner writes `report.json` (metrics under both scoring rules, AUROC/AUPRC for variant effect, the lookup baseline,
 settings), `report.md` and `per_class.png`.
 
-`--model` may also be an NT-v2 masked-LM folder: the zero-shot DNA baseline (`zero_shot.py`).
+`--model` may also be an NT-v2 masked-LM folder or an Evo 2 folder: a zero-shot DNA baseline (`zero_shot.py`).
 """
 
 from __future__ import annotations
@@ -136,9 +136,21 @@ def _check_run_config(output_dir: Path, config: EvaluationConfig, weights: str |
         path.write_text(json.dumps(identity, indent=2))
 
 
+def check_device(device: str) -> None:
+    """Refuse a `cuda[:N]` device this machine does not have (before any work, never a torch traceback)."""
+    import torch
+
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if int(device.partition(":")[2] or 0) >= count:
+            raise ValueError(f"--device {device}: this machine has {count} visible CUDA GPU(s) "
+                             f"(torch.cuda.is_available() is {torch.cuda.is_available()}); use --device cpu or auto.")
+
+
 def _device_kwargs(device: str, dtype: str = "auto") -> dict:
     import torch
 
+    check_device(device)
     use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
     chosen = getattr(torch, dtype) if dtype != "auto" else torch.bfloat16 if use_cuda else torch.float32
     if use_cuda:
@@ -283,11 +295,12 @@ class DNAOnlyPredictor:
 def load_model(model_path: str, device: str = "auto", task: Task | None = None, trust_remote_code: bool = False,
                dtype: str = "auto"):
     """A predictor for a saved folder: BioReason, an LLM-only baseline (plain causal LM), a DNA-only baseline, or an
-    NT-v2 masked LM (the zero-shot DNA baseline). BioReason folders load through this package's registered classes;
-    code shipped in any other folder (`auto_map`) runs only with `trust_remote_code=True`."""
+    NT-v2 masked LM or Evo 2 (zero-shot DNA baselines, loaded with this package's classes). BioReason folders load
+    through this package's registered classes; code shipped in any other folder (`auto_map`) runs only with
+    `trust_remote_code=True`."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor, AutoTokenizer
 
-    from .zero_shot import ZeroShotDNAScorer, is_nt_masked_lm
+    from .zero_shot import load_zero_shot_scorer
 
     config_file = Path(model_path) / "config.json"
     if config_file.exists() and json.loads(config_file.read_text()).get("model_type") == "bioreason_dna_only":
@@ -296,8 +309,9 @@ def load_model(model_path: str, device: str = "auto", task: Task | None = None, 
 
         return DNAOnlyPredictor(DNAOnlyClassifier.from_pretrained(model_path).eval(),
                                 NucleotideTransformerTokenizer.from_pretrained(model_path), task)
-    if is_nt_masked_lm(model_path):
-        return ZeroShotDNAScorer.from_pretrained(model_path)
+    scorer = load_zero_shot_scorer(model_path, **_device_kwargs(device, dtype))
+    if scorer is not None:
+        return scorer
     remote = trust_remote_code  # importing this package registered the BioReason classes: its folders need no remote code
     try:
         model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=remote,
@@ -339,7 +353,10 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     """
     from tqdm.auto import tqdm
 
+    from .zero_shot import load_zero_shot_scorer, zero_shot_rule
+
     output_dir = Path(config.output_dir)
+    check_device(config.device)
     require_dataset(config.dataset)
     if model is None and config.model != LOOKUP_MODEL:
         require_model(config.model)
@@ -355,8 +372,9 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     task.check_rows(rows, where, trim_per_side=config.trim_per_side, iupac_ok=True)  # IUPAC: see the model below
     import datasets
 
-    has_baseline = resolve_split(config.dataset, config.config, config.baseline_split) in (
-        datasets.get_dataset_split_names(config.dataset, config.config))
+    split_names = datasets.get_dataset_split_names(config.dataset, config.config)
+    _check_baselines(config, task, split_names)
+    has_baseline = resolve_split(config.dataset, config.config, config.baseline_split) in split_names
     train_rows = []
     if has_baseline:  # a test-only benchmark (BRCA1 SGE) has no split to look answers up in
         train = load_split(config.dataset, config.config, config.baseline_split)
@@ -394,11 +412,12 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
             (output_dir / "run_config.json").read_text()).get("kind", "model")
     if pending and config.model != LOOKUP_MODEL and kind == "zero_shot_dna":
         if not task.has_score:
-            raise ValueError(f"{config.model!r} is an NT-v2 masked LM (the zero-shot DNA baseline): it scores "
+            raise ValueError(f"{config.model!r} is a DNA language model (a zero-shot DNA baseline): it scores "
                              f"variant-effect datasets only, not {task.name!r}.")
         for start in range(0, len(pending), 256):  # saved in chunks: a killed run resumes
             chunk = pending[start:start + 256]
-            scores, reasons = predictor.predict_scores([rows[i] for i in chunk], config.batch_size)
+            scores, reasons = predictor.predict_scores([rows[i] for i in chunk], config.batch_size,
+                                                       config.trim_per_side)
             log.append([{"index": i, "fingerprint": row_fingerprint(rows[i]), "answer": rows[i]["answer"],
                          "generation": "", "score": s, "skipped": r} for i, s, r in zip(chunk, scores, reasons)])
     elif pending and config.model != LOOKUP_MODEL:
@@ -435,11 +454,9 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
 
     zero_shot = None
     if config.zero_shot_baseline and task.has_score:  # each window encoded once; cheap beside generation
-        from .zero_shot import ZeroShotDNAScorer
-
-        scorer = ZeroShotDNAScorer.from_pretrained(config.zero_shot_baseline)
-        zs_scores, zs_reasons = scorer.predict_scores(rows, config.batch_size)
-        zero_shot = {"model": config.zero_shot_baseline,
+        scorer = load_zero_shot_scorer(config.zero_shot_baseline, **_device_kwargs(config.device, config.dtype))
+        zs_scores, zs_reasons = scorer.predict_scores(rows, config.batch_size, config.trim_per_side)
+        zero_shot = {"model": config.zero_shot_baseline, "rule": zero_shot_rule(config.zero_shot_baseline),
                      "ranking": task.metrics(predictions, references, zs_scores)["ranking"],
                      "skipped": dict(Counter(r for r in zs_reasons if r is not None))}
     rules = ("strict", "paper_lenient") if kind != "zero_shot_dna" else ()
@@ -464,6 +481,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         "zero_shot_baseline": zero_shot,
         "details": {rule: metrics[rule] for rule in rules},
         "skipped": skipped,
+        "scoring_rule": zero_shot_rule(config.model) if kind == "zero_shot_dna" else None,
         "how_to_read": HOW_TO_READ[task.name],
         "rows_generated_this_run": len(pending) if config.model != LOOKUP_MODEL else 0,
         "rows_recomputed_because_input_changed": recomputed,
@@ -475,6 +493,32 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     write_markdown(report, output_dir / "report.md")
     write_per_class_chart(report, output_dir / "per_class.png")
     return report
+
+
+def _check_baselines(config: EvaluationConfig, task: Task, split_names: list[str]) -> None:
+    """Refuse, before any generation, a baseline that was asked for but cannot be computed (never left out
+    silently): a `--baseline-split` the dataset lacks (the default `train` may be absent: test-only benchmarks), a
+    `--zero-shot-baseline` for a task without per-row scores or that is not an NT-v2 masked LM or Evo 2 folder."""
+    from .zero_shot import is_evo2_causal_lm, is_nt_masked_lm
+
+    default = next(f.default for f in dataclasses.fields(EvaluationConfig) if f.name == "baseline_split")
+    if config.baseline_split != default and resolve_split(config.dataset, config.config,
+                                                         config.baseline_split) not in split_names:
+        raise ValueError(f"--baseline-split {config.baseline_split!r}: {config.dataset!r} ({config.config}) has no "
+                         f"such split; it has {sorted(split_names)}.")
+    path = config.zero_shot_baseline
+    if path is None:
+        return
+    if not task.has_score:
+        raise ValueError(f"--zero-shot-baseline scores variant-effect rows (log-likelihood ratios); {task.name!r} has "
+                         "no per-row score. Drop the option for this dataset.")
+    hub_id = path.count("/") == 1 and not path.startswith((".", "/", "~"))
+    if not os.path.exists(path) and not hub_id:
+        raise ValueError(f"--zero-shot-baseline {path}: no such folder (an NT-v2 masked LM or Evo 2 folder, or Hub "
+                         "id).")
+    if os.path.exists(path) and not (os.path.isdir(path) and (is_nt_masked_lm(path) or is_evo2_causal_lm(path))):
+        raise ValueError(f"--zero-shot-baseline {path}: not an NT-v2 masked LM or Evo 2 folder (its config.json names "
+                         "no nucleotide_transformer or evo2 model).")
 
 
 def _remember_kind(output_dir: Path, kind: str) -> None:

@@ -1,6 +1,13 @@
-"""Zero-shot DNA baseline: an NT-v2 masked LM scores each variant by its masked-marginal log-likelihood ratio.
+"""Zero-shot DNA baselines: a DNA language model scores each variant without training on the task.
 
     bioreason evaluate --model <NT-v2 masked-LM folder> --dataset hub_cards/datasets/variant_effect_clinvar
+    bioreason evaluate --model <Evo 2 folder> --dataset hub_cards/datasets/brca1_sge
+
+**Evo 2** (a causal LM, `Evo2LikelihoodScorer`): score = log P(reference window) - log P(variant window), each the sum
+of log p(token | the tokens before it) over the window as given (after `--trim-per-side`), so higher = the variant is
+less likely = more damaging; indels are scored too (whole windows). Identical windows are skipped (`no_difference`).
+
+**NT-v2** (a masked LM, `ZeroShotDNAScorer`):
 
 Rule (Meier et al. 2021's masked marginal, on NT-v2's 6-mer tokens): tokenize the reference and the variant window;
 the tokens that differ are masked in the *reference* input, one forward pass of the MLM head, and
@@ -19,7 +26,7 @@ Windows longer than the model's context are cropped around the difference, ident
 
 Loads our saved `NucleotideTransformerForMaskedLM` folders and published InstaDeep NT-v2 folders as downloaded
 (`config.json` without `model_type`, an `auto_map` to upstream remote code that is never run, `esm.*`/`lm_head.*`
-weights) with this package's own classes.
+weights), and Evo 2 folders (`bioreason convert-evo2`), with this package's own classes.
 """
 
 from __future__ import annotations
@@ -29,7 +36,32 @@ from pathlib import Path
 
 import torch
 
+from ..data.windows import trim_flanks
 from ..processing_bioreason import normalize_dna_sequence
+
+
+def _model_type(folder) -> str | None:
+    config_file = Path(folder) / "config.json"
+    return json.loads(config_file.read_text()).get("model_type") if config_file.is_file() else None
+
+
+def is_evo2_causal_lm(folder) -> bool:
+    """A folder holding an Evo 2 model (`model_type: evo2`, as `bioreason convert-evo2` writes it)."""
+    return _model_type(folder) == "evo2"
+
+
+def load_zero_shot_scorer(folder, **load_kwargs):
+    """The zero-shot scorer of a DNA language model folder (NT-v2 masked LM or Evo 2), or None for any other folder."""
+    if is_evo2_causal_lm(folder):
+        return Evo2LikelihoodScorer.from_pretrained(folder, **load_kwargs)
+    if is_nt_masked_lm(folder):
+        return ZeroShotDNAScorer.from_pretrained(folder)
+    return None
+
+
+def zero_shot_rule(folder) -> str:
+    """How a zero-shot DNA baseline folder scores a row (for reports)."""
+    return (Evo2LikelihoodScorer if is_evo2_causal_lm(folder) else ZeroShotDNAScorer).rule
 
 
 def is_nt_masked_lm(folder) -> bool:
@@ -45,11 +77,40 @@ def is_nt_masked_lm(folder) -> bool:
         Path(folder) / "vocab.txt").is_file()
 
 
+def right_padded(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask) of token-id lists, right-padded to the longest."""
+    length = max(len(ids) for ids in sequences)
+    input_ids = torch.full((len(sequences), length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(sequences), length), dtype=torch.long)
+    for row, ids in enumerate(sequences):
+        input_ids[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+        attention[row, :len(ids)] = 1
+    return input_ids, attention
+
+
+class _WindowPairScorer:
+    """A zero-shot scorer of (reference, variant) window pairs; subclasses define `score_pairs` and `rule`."""
+
+    kind = "zero_shot_dna"
+    rule = ""
+
+    def __init__(self, model, tokenizer):
+        self.model, self.tokenizer = model.eval(), tokenizer
+
+    def score_pairs(self, pairs, batch_size: int = 8) -> tuple[list, list]:
+        raise NotImplementedError
+
+    def predict_scores(self, rows: list[dict], batch_size: int = 8, trim_per_side: int = 0) -> tuple[list, list]:
+        """Per dataset row (windows trimmed by `trim_per_side` on each side): score (None where skipped), reason."""
+        return self.score_pairs([(trim_flanks(row["reference_sequence"], trim_per_side),
+                                  trim_flanks(row["variant_sequence"], trim_per_side)) for row in rows], batch_size)
+
+
 MAX_SUBSTITUTED_BASES = 6  # more differing bases than this, or spread wider than the span below: not a substitution
 MAX_SUBSTITUTION_SPAN = 12
 
 
-class ZeroShotDNAScorer:
+class ZeroShotDNAScorer(_WindowPairScorer):
     """
     Masked-marginal LLR of an NT-v2 masked LM (see the module docstring for the rule and the skips).
 
@@ -59,10 +120,10 @@ class ZeroShotDNAScorer:
     ([0.41...], [None])
     """
 
-    kind = "zero_shot_dna"
+    rule = "NT-v2 masked-marginal LLR (indels are not scored)"
 
     def __init__(self, model, tokenizer):
-        self.model, self.tokenizer = model.eval(), tokenizer
+        super().__init__(model, tokenizer)
         limit = min(getattr(model.config, "max_position_embeddings", 2050) - 2, tokenizer.model_max_length or 10**9)
         self.max_tokens = max(8, limit)  # tokens per window, <cls> included
 
@@ -110,12 +171,8 @@ class ZeroShotDNAScorer:
         device = next(self.model.parameters()).device
         for start in range(0, len(ready), batch_size):
             batch = ready[start:start + batch_size]
-            length = max(len(ids) for _, ids, _, _ in batch)
-            input_ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
-            attention = torch.zeros((len(batch), length), dtype=torch.long)
-            for row, (_, ids, positions, _) in enumerate(batch):
-                input_ids[row, :len(ids)] = torch.tensor(ids)
-                attention[row, :len(ids)] = 1
+            input_ids, attention = right_padded([ids for _, ids, _, _ in batch], pad_id)
+            for row, (_, _, positions, _) in enumerate(batch):
                 input_ids[row, positions] = mask_id
             with torch.inference_mode():
                 logits = self.model(input_ids.to(device), attention_mask=attention.to(device)).logits.float()
@@ -127,5 +184,64 @@ class ZeroShotDNAScorer:
                                        - picked.gather(1, torch.tensor(variant_ids)[:, None])).sum())
         return scores, reasons
 
-    def predict_scores(self, rows: list[dict], batch_size: int = 8) -> tuple[list, list]:
-        return self.score_pairs([(row["reference_sequence"], row["variant_sequence"]) for row in rows], batch_size)
+
+class Evo2LikelihoodScorer(_WindowPairScorer):
+    """
+    Zero-shot variant score of an Evo 2 causal LM: log P(reference window) - log P(variant window) (see the module
+    docstring). Each distinct window is run once; windows of similar length are batched (right padding).
+
+    >>> from modeling_bioreason.evaluation.zero_shot import Evo2LikelihoodScorer
+    >>> scorer = Evo2LikelihoodScorer.from_pretrained("converted/evo2-1b-base")  # doctest: +SKIP
+    >>> scorer.score_pairs([("ACGTACGTACGT", "ACGTACCTACGT")])  # doctest: +SKIP
+    ([1.93...], [None])
+    """
+
+    rule = "Evo 2 log P(reference window) - log P(variant window)"
+
+    @classmethod
+    def from_pretrained(cls, folder, **load_kwargs) -> Evo2LikelihoodScorer:
+        """`load_kwargs` go to `from_pretrained` (default fp32; e.g. `dtype=torch.bfloat16, device_map="cuda"`)."""
+        from ..modeling_evo2 import Evo2ForCausalLM
+        from ..tokenization_evo2 import Evo2Tokenizer
+
+        load_kwargs.setdefault("dtype", torch.float32)
+        return cls(Evo2ForCausalLM.from_pretrained(folder, **load_kwargs), Evo2Tokenizer.from_pretrained(folder))
+
+    def window_log_likelihoods(self, windows: list[str], batch_size: int = 16) -> list[float]:
+        """log P(window) = sum over positions t >= 1 of log p(token_t | tokens < t), per window."""
+        if not windows:
+            return []
+        ids = self.tokenizer(windows, add_special_tokens=False)["input_ids"]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        totals = [0.0] * len(ids)
+        device = self.model.device
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            if max(len(ids[i]) for i in batch) < 2:
+                continue  # nothing is predicted in a one-token window
+            input_ids, mask = right_padded([ids[i] for i in batch], self.tokenizer.pad_token_id)
+            with torch.inference_mode():
+                logits = self.model(input_ids.to(device), attention_mask=mask.to(device)).logits
+            for row, i in enumerate(batch):
+                n = len(ids[i])
+                log_probs = logits[row, :n - 1].float().log_softmax(-1)
+                totals[i] = float(log_probs.gather(1, input_ids[row, 1:n, None].to(device)).sum())
+        return totals
+
+    def score_pairs(self, pairs, batch_size: int = 8) -> tuple[list, list]:
+        """Per `(reference, variant)` pair: its score (None where skipped) and the skip reason (None where scored)."""
+        scores, reasons, windows = [None] * len(pairs), [None] * len(pairs), {}
+        for i, (reference, variant) in enumerate(pairs):
+            if not reference or not variant:
+                reasons[i] = "empty_window"
+            elif reference == variant:
+                reasons[i] = "no_difference"
+            else:
+                windows.setdefault(reference, None)
+                windows.setdefault(variant, None)
+        # a batch of rows is one forward over both windows of each row
+        log_p = dict(zip(windows, self.window_log_likelihoods(list(windows), 2 * batch_size)))
+        for i, (reference, variant) in enumerate(pairs):
+            if reasons[i] is None:
+                scores[i] = log_p[reference] - log_p[variant]
+        return scores, reasons

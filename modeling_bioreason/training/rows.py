@@ -16,6 +16,9 @@ def validate_rows(dataset, where: str, need_reasoning: bool = False, need_answer
     break or a FASTA header in a flank that `trim_per_side` removes would shift the kept window; a bad base in the
     middle would fail only at the training step that reaches it). The message names the dataset row index.
     """
+    if len(dataset) == 0:
+        raise ValueError(f"{where} has no rows: nothing to train or evaluate on (check data.dataset, config and "
+                         "split).")
     required = ("question", *SEQUENCE_COLUMNS) + (("answer",) if need_answer else ()) + (
         ("reasoning",) if need_reasoning else ())
     missing = [name for name in required if name not in dataset.column_names]

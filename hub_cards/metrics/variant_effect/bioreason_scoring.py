@@ -29,6 +29,7 @@ Every function here is linear in the length of its input (no backtracking regula
 from __future__ import annotations
 
 import math
+import numbers
 import re
 
 UNPARSEABLE = "unparseable"
@@ -263,6 +264,11 @@ def paper_vep_contains(generation: str, gold: str) -> bool:
 
 # --------------------------------------------------------------------------------------------------------- metrics
 def check_inputs(predictions, references, scores=None) -> None:
+    """Lists of str of one length (a bare str would be scored character by character) and, if given, one score per
+    row: a real number (NaN, like None, marks a row without one), never a bool or a numeric string."""
+    for name, values in (("predictions", predictions), ("references", references), ("scores", scores)):
+        if (values is not None or name != "scores") and not isinstance(values, (list, tuple)):
+            raise TypeError(f"{name} must be a list (one entry per row), got {type(values).__name__}.")
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} references.")
     if not references:
@@ -273,6 +279,9 @@ def check_inputs(predictions, references, scores=None) -> None:
                 raise TypeError(f"{name}[{i}] is {type(value).__name__}, expected str.")
     if scores is not None and len(scores) != len(references):
         raise ValueError(f"{len(scores)} scores but {len(references)} references.")
+    for i, score in enumerate(scores or ()):
+        if score is not None and (isinstance(score, bool) or not isinstance(score, numbers.Real)):
+            raise TypeError(f"scores[{i}] is {type(score).__name__} {score!r:.40}, expected a number or None.")
 
 
 def classification(gold: list, predicted: list, classes: list) -> dict:
@@ -383,6 +392,8 @@ def kegg_scores(predictions, references, labels) -> dict:
         labels: the closed label set (the task's 37 diseases). Every reference must belong to it.
     """
     check_inputs(predictions, references)
+    if isinstance(labels, str) or not all(isinstance(label, str) for label in labels):
+        raise TypeError("labels must be a list of label names (str).")
     gold = [kegg_gold(r) for r in references]
     label_set = [label.strip().lower() for label in labels]
     unknown = sorted(set(gold) - set(label_set))
