@@ -26,6 +26,9 @@ CUSTOM_PIPELINES = {
 }
 PREPROCESS_PARAMS = ("enable_thinking", "add_dna_id", "chat_template", "dna_truncation", "continue_final_message")
 POSTPROCESS_PARAMS = ("return_full_text", "skip_special_tokens")
+TAKES = ("BioReasonPipeline takes chat messages: one conversation, a list of {'role': ..., 'content': [...]} dicts "
+         "whose user turns hold {'type': 'dna', 'sequence': 'ACGT...'} and {'type': 'text', 'text': ...} blocks, a "
+         "list or dataset of conversations, or a string (a text-only question);")
 
 
 class BioReasonPipeline(Pipeline):
@@ -133,12 +136,7 @@ class BioReasonPipeline(Pipeline):
             return list(item["messages"]), None
         if isinstance(item, (list, tuple)):  # its messages are checked by the processor, which names the problem
             return list(item), None
-        raise ValueError(
-            "BioReasonPipeline takes chat messages: one conversation, a list of {'role': ..., 'content': [...]} "
-            "dicts whose user turns hold {'type': 'dna', 'sequence': 'ACGT...'} and {'type': 'text', 'text': ...} "
-            "blocks, a list or dataset of conversations, or a string (a text-only question); got "
-            f"{type(item).__name__}."
-        )
+        raise ValueError(f"{TAKES} got {type(item).__name__}.")
 
     @classmethod
     def _conversations(cls, inputs) -> tuple[list, bool]:
@@ -151,6 +149,8 @@ class BioReasonPipeline(Pipeline):
             for item in inputs:
                 cls._conversation(item)
             return list(inputs), False
+        if isinstance(inputs, (list, tuple)):
+            raise ValueError(f"{TAKES} got an empty {type(inputs).__name__}.")
         cls._conversation(inputs)  # raises, naming what was given
         raise AssertionError("unreachable")
 

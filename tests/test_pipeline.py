@@ -116,15 +116,15 @@ def test_prefilled_assistant_turn_is_continued_as_one_message(pipe):
     assert out["answer"] == ""  # still thinking: no answer yet
 
 
-def test_a_plain_string_is_a_text_only_question(pipe):
+def test_a_plain_string_is_a_text_only_question(pipe, encoder_kind):
     """What the Hub widget sends for pipeline_tag text-generation: a string in, the string continued out."""
-    _, processor = small_bioreason()
+    _, processor = small_bioreason(encoder_kind)
     question = "What does BRCA1 do?"
     [out] = pipe(question, max_new_tokens=5, do_sample=False)
     inputs = chat_inputs(processor, [[{"role": "user", "content": [{"type": "text", "text": question}]}]])
     assert "dna_input_ids" not in inputs or inputs["dna_input_ids"].numel() == 0
-    direct = _direct([[{"role": "user", "content": [{"type": "text", "text": question}]}]], max_new_tokens=5,
-                     do_sample=False)[0].strip()
+    direct = _direct(encoder_kind, [[{"role": "user", "content": [{"type": "text", "text": question}]}]],
+                     max_new_tokens=5, do_sample=False)[0].strip()
     assert out["generated_text"] == question + direct
     assert pipe([question, question], max_new_tokens=5, do_sample=False)[1] == [out]
 
