@@ -25,11 +25,11 @@ KEGG_CONFIGS = ("default", "leak_free", "held_out_network", "leak_free_anonymize
 @pytest.mark.parametrize(
     "path, config, counts",
     [
-        (KEGG, "default", {"train": 1159, "val": 144, "test": 146}),
-        (KEGG, "leak_free", {"train": 1159, "val": 145, "test": 145}),
-        (KEGG, "held_out_network", {"train": 1159, "val": 145, "test": 145}),
-        (KEGG, "leak_free_anonymized", {"train": 1159, "val": 145, "test": 145}),
-        (VEP, "default", {"train": 4473, "val": 554, "test": 544}),
+        (KEGG, "default", {"train": 1159, "validation": 144, "test": 146}),
+        (KEGG, "leak_free", {"train": 1159, "validation": 145, "test": 145}),
+        (KEGG, "held_out_network", {"train": 1159, "validation": 145, "test": 145}),
+        (KEGG, "leak_free_anonymized", {"train": 1159, "validation": 145, "test": 145}),
+        (VEP, "default", {"train": 4473, "validation": 554, "test": 544}),
         (BRCA1, "default", {"test": 3893}),
         (DNA_TASK, "default", {"train": 384, "val": 64, "test": 128}),
     ],
@@ -42,6 +42,32 @@ def test_every_config_loads_offline_with_its_row_counts(path, config, counts):
     card = (path / "README.md").read_text()
     for split, n in counts.items():  # the card's table states the same counts
         assert re.search(rf"\b{n:,}\b", card), (config, split, n)
+
+
+def test_dataset_info_is_what_datasets_writes_and_the_old_split_name_still_loads():
+    """The cards' `dataset_info`, read back by huggingface_hub's DatasetCard and datasets' own parser: Arrow
+    `num_bytes` per split (what `push_to_hub` records), `download_size` = the Parquet bytes, `dataset_size`; the
+    validation split is `validation`, and `val` (this project's old name) still loads it."""
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCard
+
+    from modeling_bioreason.data.tasks import load_split
+
+    for path in (KEGG, VEP, BRCA1):
+        card = DatasetCard.load(path / "README.md")
+        infos = DatasetInfosDict.from_dataset_card_data(card.data)
+        for config in card.data["configs"]:
+            info, files = infos[config["config_name"]], {e["split"]: path / e["path"] for e in config["data_files"]}
+            assert set(info.splits) == set(files) and "val" not in info.splits
+            assert info.download_size == sum(f.stat().st_size for f in files.values())
+            assert info.dataset_size == sum(split.num_bytes for split in info.splits.values())
+    assert {"text-classification", "text-generation"} <= set(DatasetCard.load(BRCA1 / "README.md").data.task_categories)
+    assert "biology" in DatasetCard.load(BRCA1 / "README.md").data.tags
+    info = DatasetInfosDict.from_dataset_card_data(DatasetCard.load(KEGG / "README.md").data)["leak_free"]
+    for split in ("validation", "test"):
+        loaded = datasets.load_dataset(str(KEGG), "leak_free", split=split)
+        assert info.splits[split].num_bytes == loaded.data.nbytes and info.splits[split].num_examples == len(loaded)
+    assert len(load_split(KEGG, "leak_free", "val")) == 145 and len(load_split(KEGG, "leak_free", "val+test")) == 290
 
 
 def test_default_kegg_config_holds_the_published_rows_in_order():

@@ -27,6 +27,9 @@ class EvaluationConfig:
     model: str
     task: str | None = None  # kegg_disease / variant_effect; default: the dataset card's `bioreason_task`
     dataset: str = "hub_cards/datasets/kegg"
+    # The dataset's Hub id, which results exported to a model card cite (default: the dataset itself when it is a Hub
+    # id, else its card's `bioreason_hub_id`).
+    dataset_repo_id: str | None = None
     config: str = "default"
     split: str = "test"
     output_dir: str = "runs/evaluate"
@@ -75,5 +78,5 @@ class EvaluationConfig:
 
     def identity(self) -> dict:
         resumable = {"limit", "batch_size", "output_dir", "device", "zero_shot_baseline", "trust_remote_code",
-                     "dna_ablation"}  # report-side only (each ablation is a run of its own, with `ablation` set)
+                     "dataset_repo_id", "dna_ablation"}  # report-side only (each ablation is a run of its own)
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in resumable}

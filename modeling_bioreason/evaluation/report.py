@@ -27,23 +27,53 @@ def _fmt(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+# A column of the table: its header and, per scoring rule, the metric key it shows ("–" where the rule has none).
+# Under the paper-lenient rule nothing is unparseable: its count is of answers that name no gold class of the rows.
+KEGG_COLUMNS = [(name, {"strict": name, "paper_lenient": name})
+                for name in ("accuracy", "macro_f1", "macro_precision", "macro_recall")] + [
+    ("unparseable", {"strict": "unparseable"}),
+    ("other (no KEGG label)", {"strict": "other"}),
+    ("no gold class named", {"paper_lenient": "unparseable"}),
+]
+VARIANT_EFFECT_COLUMNS = [(name, {"strict": name, "paper_lenient": name}) for name in
+                          ("accuracy", "f1", "precision", "recall")] + [("unparseable", {"strict": "unparseable"})]
+SUBSTITUTED_BASE_COLUMNS = [(name, {"strict": name, "paper_lenient": name})
+                            for name in ("accuracy", "macro_f1", "macro_precision", "macro_recall")] + [
+    ("unparseable", {"strict": "unparseable"}),
+    ("other (no base named)", {"strict": "other"}),
+    ("no base named", {"paper_lenient": "unparseable"}),
+]
+TASK_COLUMNS = {"kegg_disease": KEGG_COLUMNS, "variant_effect": VARIANT_EFFECT_COLUMNS,
+                "substituted_base": SUBSTITUTED_BASE_COLUMNS}
+COLUMN_NOTES = {
+    "kegg_disease": "unparseable (strict) = no answer, a hedge, a negated or several labels; other = a well-formed "
+                    "answer naming none of the 37 KEGG diseases; no gold class named (paper-lenient) = the answer "
+                    "text contains no gold disease of the evaluated rows (BioReason's `no`). All count as wrong.",
+    "variant_effect": "unparseable (strict) = no answer, a hedge or both labels; the paper-lenient rule reads every "
+                      "text as a prediction.",
+    "substituted_base": "unparseable (strict) = no answer, or a negated or several bases; other = an answer naming no "
+                        "base; no base named (paper-lenient) = the answer text names no base as a word. All count as "
+                        "wrong.",
+}
+
+
 def metric_table(task: str, systems: list[tuple[str, dict]]) -> list[str]:
     """
     Markdown rows, one per (system, rule): the task's columns; variant effect adds AUROC/AUPRC/n_scored. The one
     renderer of evaluation tables: `report.md` and the model card's evaluation section both use it.
     """
     task_object = get_task(task)
-    columns = ["accuracy", "f1", "precision", "recall", "unparseable"] if task_object.has_score else list(
-        task_object.report_columns)
+    columns = TASK_COLUMNS[task_object.name]
     ranking = ["auroc", "auprc", "n_scored"] if task_object.has_score else []
-    lines = ["| system | rule | " + " | ".join(columns + ranking) + " |",
+    lines = ["| system | rule | " + " | ".join([name for name, _ in columns] + ranking) + " |",
              "|---|---|" + "---|" * (len(columns) + len(ranking))]
     for system, metrics in systems:
         rank = metrics.get("ranking") or {}
         rules = [r for r in RULES if r in metrics] or ["ranking"]
         for rule in rules:
             values = metrics.get(rule, {})
-            cells = [_fmt(values.get(c)) for c in columns] + [_fmt(rank.get(c)) for c in ranking]
+            cells = [_fmt(values.get(keys[rule])) if rule in keys else "–" for _, keys in columns]
+            cells += [_fmt(rank.get(c)) for c in ranking]
             label = rule.replace("_", "-") if rule in RULES else "score ranking only"
             lines.append(f"| {system} | {label} | " + " | ".join(cells) + " |")
     return lines
@@ -143,7 +173,8 @@ def write_markdown(report: dict, path: Path) -> None:
     ]
     lookup = report["lookup_baseline"]
     lines += metric_table(task, report_systems(report))
-    lines += ["", "Rules: " + "; ".join(f"{rule.replace('_', '-')} = {label}" for rule, label in RULES.items()) + "."]
+    lines += ["", "Rules: " + "; ".join(f"{rule.replace('_', '-')} = {label}" for rule, label in RULES.items()) + ". "
+              + COLUMN_NOTES[get_task(task).name]]
     if report.get("skipped"):
         rule = report.get("scoring_rule") or "NT-v2 masked-marginal LLR (indels are not scored)"
         lines += ["", "Rows without a score: " + ", ".join(f"{k}: {v}" for k, v in report["skipped"].items())
@@ -169,36 +200,67 @@ def write_markdown(report: dict, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def write_per_class_chart(report: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if "per_class" in report["details"].get("strict", {}):  # a closed label set: KEGG, the DNA-only synthetic task
+def chart_values(report: dict) -> tuple[list[str], dict[str, list[float]], str, str]:
+    """`(labels, {rule: values}, title, axis label)` of the per-class chart: per-class F1 for a closed label set (KEGG,
+    the DNA-only synthetic task), or the variant-effect metrics, under both rules (a missing value is 0)."""
+    if "per_class" in report["details"].get("strict", {}):
         strict = {row["label"]: row["f1"] for row in report["details"]["strict"]["per_class"]}
         lenient = {row["label"]: row["f1"] for row in report["details"]["paper_lenient"]["per_class"]}
         labels = list(strict)
         values = {"strict": [strict[l] for l in labels],
                   "paper-lenient": [lenient.get(l.replace("'", ""), 0.0) for l in labels]}
-        title, ylabel = ("KEGG" if report["task"] == "kegg_disease" else report["task"]) + " per-class F1", "F1"
-    else:
-        labels = ["accuracy", "precision", "recall", "f1", "auroc", "auprc"]
-        ranking = report["metrics"].get("ranking") or {}
-        values = {}
-        for name, rule in (("strict", "strict"), ("paper-lenient", "paper_lenient")):
-            metrics = report["metrics"].get(rule, {})
-            values[name] = [(metrics.get(k) if k in metrics else ranking.get(k)) or 0.0 for k in labels]
-        title, ylabel = "Variant effect (pathogenic = positive)", "score"
-    figure, axis = plt.subplots(figsize=(max(6, 0.45 * len(labels) + 2), 4.5))
-    width = 0.4
+        name = "KEGG" if report["task"] == "kegg_disease" else report["task"]
+        return labels, values, f"{name} per-class F1", "F1"
+    labels = ["accuracy", "precision", "recall", "f1", "auroc", "auprc"]
+    ranking = report["metrics"].get("ranking") or {}
+    values = {}
+    for name, rule in (("strict", "strict"), ("paper-lenient", "paper_lenient")):
+        metrics = report["metrics"].get(rule, {})
+        values[name] = [(metrics.get(k) if k in metrics else ranking.get(k)) or 0.0 for k in labels]
+    return labels, values, "Variant effect (pathogenic = positive)", "score"
+
+
+def per_class_figure(report: dict):
+    """
+    The per-class chart as a matplotlib figure: one row per class (horizontal bars, so any number of long names stays
+    readable), both rules side by side with each value written at its bar's end (a zero shows as "0.00"), a [0, 1]
+    axis and a title wrapped to the figure's width.
+    """
+    import textwrap
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels, values, title, xlabel = chart_values(report)
+    rows, bar = len(labels), 0.38
+    width = 8.0
+    figure, axis = plt.subplots(figsize=(width, 1.6 + 0.42 * rows), layout="constrained", dpi=120)
+    colors = {"strict": "#1f77b4", "paper-lenient": "#ff7f0e"}
     for offset, (name, heights) in enumerate(values.items()):
-        axis.bar([i + (offset - 0.5) * width for i in range(len(labels))], heights, width, label=name)
-    axis.set_xticks(range(len(labels)), labels, rotation=60 if len(labels) > 6 else 0, ha="right", fontsize=8)
-    axis.set_ylim(0, 1.22)
-    axis.set_ylabel(ylabel)
-    axis.set_title(f"{title}: {report['model']} on {report['config']}/{report['split']} (n={report['rows']})")
-    axis.legend(loc="upper right", ncol=2, fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+        positions = [i + (offset - 0.5) * bar for i in range(rows)]
+        axis.barh(positions, heights, bar, label=name, color=colors.get(name))
+        for y, value in zip(positions, heights):  # the value at the bar's end: inside a long bar, else after it
+            inside = value > 0.88
+            axis.text(value - 0.01 if inside else value + 0.01, y, f"{value:.2f}", va="center",
+                      ha="right" if inside else "left", fontsize=7, color="white" if inside else "black")
+    axis.set_yticks(range(rows), [textwrap.fill(label, 28) for label in labels], fontsize=8)
+    axis.invert_yaxis()  # first class on top
+    axis.set_ylim(rows - 0.5, -0.5 - (0.9 if rows < 4 else 0.0))  # room above the bars for the legend
+    axis.set_xlim(0, 1)
+    axis.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+    axis.set_xlabel(xlabel)
+    axis.grid(axis="x", alpha=0.3)
+    axis.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
+    heading = f"{title}: {report['model']} on {report['config']}/{report['split']} (n={report['rows']})"
+    figure.suptitle(textwrap.fill(heading, 85), fontsize=10)
+    return figure
+
+
+def write_per_class_chart(report: dict, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    figure = per_class_figure(report)
+    figure.savefig(path)
     plt.close(figure)

@@ -28,10 +28,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ..data.tasks import load_split
+from ..data.tasks import load_split, resolve_split
 from ..data.windows import trim_flanks
 from ..sources import model_fingerprint, module_fingerprint, require_dataset, require_model
-from ..tasks import Task, task_of_dataset
+from ..tasks import Task, dataset_repo_id, task_of_dataset
 from ..tasks.scoring import answer_prefix
 from . import ablation
 from .baseline import lookup_answers
@@ -363,6 +363,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     if model is None and predictor is None and config.model != LOOKUP_MODEL:
         require_model(config.model)
     task = task_of_dataset(config.dataset, config.config, config.task)
+    hub_id = dataset_repo_id(config.dataset, config.config, config.dataset_repo_id)  # checked before any work
     if config.dna_ablation:  # refused before any work: what the dataset or the model cannot be ablated with
         if config.model == LOOKUP_MODEL:
             ablation.check_model(config.dna_ablation, "lookup")
@@ -386,7 +387,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
 
     split_names = datasets.get_dataset_split_names(config.dataset, config.config)
     _check_baselines(config, task, split_names)
-    has_baseline = config.baseline_split in split_names
+    has_baseline = resolve_split(config.dataset, config.config, config.baseline_split) in split_names
     train_rows = []
     if has_baseline:  # a test-only benchmark (BRCA1 SGE) has no split to look answers up in
         train = load_split(config.dataset, config.config, config.baseline_split)
@@ -486,6 +487,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         "model": config.model,
         "kind": kind,
         "dataset": config.dataset,
+        "dataset_repo_id": hub_id,  # the Hub id results cite (None: the folder has none; see --dataset-repo-id)
         "config": config.config,
         "split": config.split,
         "rows": len(rows),
@@ -523,7 +525,8 @@ def _check_baselines(config: EvaluationConfig, task: Task, split_names: list[str
     from .zero_shot import is_evo2_causal_lm, is_nt_masked_lm
 
     default = next(f.default for f in dataclasses.fields(EvaluationConfig) if f.name == "baseline_split")
-    if config.baseline_split != default and config.baseline_split not in split_names:
+    if config.baseline_split != default and resolve_split(config.dataset, config.config,
+                                                         config.baseline_split) not in split_names:
         raise ValueError(f"--baseline-split {config.baseline_split!r}: {config.dataset!r} ({config.config}) has no "
                          f"such split; it has {sorted(split_names)}.")
     path = config.zero_shot_baseline

@@ -23,7 +23,7 @@ from ..modeling_nucleotide_transformer import NucleotideTransformerModel
 from ..processing_bioreason import CHAT_TEMPLATE
 from ..tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
 from .checkpoints import plan_run
-from .recipe import Recipe
+from .recipe import Recipe, trainer_arguments
 from .rows import load_rows, recipe_task
 
 __all__ = ["DNAOnlyClassifier", "DNAOnlyConfig", "DNAPairCollator", "run_baseline"]  # the model: ..dna_only
@@ -46,7 +46,8 @@ def _dna_only_trainer(recipe: Recipe, train) -> tuple:
     model.dna_encoder.load_state_dict(encoder.state_dict())
     tokenizer = NucleotideTransformerTokenizer()
     collator = DNAPairCollator(tokenizer, config.label2id, task, recipe.data.trim_per_side, recipe.data.max_dna_tokens)
-    args = TrainingArguments(**{"report_to": "none", **recipe.training}, remove_unused_columns=False)
+    args = TrainingArguments(**trainer_arguments(TrainingArguments, {"report_to": "none", **recipe.training}),
+                             remove_unused_columns=False)
     return Trainer(model=model, args=args, train_dataset=train, data_collator=collator), tokenizer
 
 
@@ -91,8 +92,8 @@ def _llm_only_trainer(recipe: Recipe, train) -> tuple:
 
     model, tokenizer = load_text_model(recipe.model.text_model, recipe.model.trust_remote_code)
     prepare_text_tokenizer(model, tokenizer)
-    args = SFTConfig(**{"report_to": "none", **recipe.training}, remove_unused_columns=False,
-                     dataset_kwargs={"skip_prepare_dataset": True})
+    args = SFTConfig(**trainer_arguments(SFTConfig, {"report_to": "none", **recipe.training}),
+                     remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True})
     lora = LoraConfig(r=recipe.lora.r, lora_alpha=recipe.lora.alpha, lora_dropout=recipe.lora.dropout,
                       target_modules="all-linear", task_type="CAUSAL_LM") if recipe.lora.enabled else None
     trainer = BioReasonSFTTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,

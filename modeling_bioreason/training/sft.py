@@ -15,7 +15,7 @@ from .lora import make_lora_config
 from .models import load_model
 from .checkpoints import plan_run
 from .export import finish
-from .recipe import Recipe
+from .recipe import Recipe, trainer_arguments
 from .rows import load_rows
 
 
@@ -38,7 +38,7 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
         raise ValueError(f"run_sft trains BioReason SFT recipes; got kind={recipe.kind!r}, architecture="
                          f"{recipe.model.architecture!r} (train any recipe with training.run.run).")
     args = SFTConfig(
-        **{"report_to": "none", "save_strategy": "steps", **recipe.training},
+        **trainer_arguments(SFTConfig, {"report_to": "none", "save_strategy": "steps", **recipe.training}),
         remove_unused_columns=False,  # the collator needs the `messages` column
         dataset_kwargs={"skip_prepare_dataset": True},  # the collator tokenizes, with DNA, on the fly
     )

@@ -27,7 +27,17 @@ except ImportError:  # the `train` extra is not installed
 UNPAD_MIN_TOKENS = 256
 
 
-class BioReasonSFTTrainer(SFTTrainer):
+class WithoutDraftCard:
+    """
+    TRL writes a draft model card into `output_dir` at every checkpoint ("a fine-tuned version of None"). A BioReason
+    run's card is `final/README.md`, written at its end from the recipe and the model: no draft goes beside it.
+    """
+
+    def create_model_card(self, *args, **kwargs) -> None:
+        return None
+
+
+class BioReasonSFTTrainer(WithoutDraftCard, SFTTrainer):
     """
     `trl.SFTTrainer` for BioReason batches (`BioReasonDataCollator` or any collator giving `labels` with -100).
 
