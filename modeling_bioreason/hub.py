@@ -229,12 +229,15 @@ def card_for_push(model) -> str:
 
 
 def evaluation_section(report: dict) -> str:
-    """Markdown for the card's evaluation section, from an evaluation `report.json`: the report's own table."""
-    from .evaluation.report import metric_table, report_systems
+    """Markdown for the card's evaluation section, from an evaluation `report.json`: the report's own tables (with
+    its DNA ablations, "DNA reliance", when the run had `--dna-ablation`)."""
+    from .evaluation.report import dna_reliance_notes, dna_reliance_table, metric_table, report_systems
 
     lines = [f"`{report['dataset']}` config `{report['config']}`, split `{report['split']}`, {report['rows']} rows, "
              f"greedy decoding, {report['settings']['max_new_tokens']} new tokens.", "",
              *metric_table(report["task"], report_systems(report))]
+    if report.get("dna_reliance"):
+        lines += ["", "### DNA reliance", "", *dna_reliance_table(report), "", "\n\n".join(dna_reliance_notes(report))]
     return "\n".join(lines)
 
 

@@ -25,7 +25,8 @@ import os
 from pathlib import Path
 
 TASK_NAMES = {"kegg_disease": "KEGG disease prediction", "kegg": "KEGG disease prediction",
-              "variant_effect": "Variant effect prediction"}
+              "variant_effect": "Variant effect prediction",
+              "substituted_base": "Substituted base (DNA-only, synthetic)"}
 RULE_NAMES = {"strict": "strict answer rule", "paper_lenient": "paper-lenient answer rule (BioReason's substring)"}
 # The metric of the `.eval_results/` entry (one value per benchmark task): accuracy under the strict rule.
 HEADLINE = ("strict", "accuracy")

@@ -6,8 +6,9 @@ Stages (each writes into one output folder; a rerun skips finished stages):
             encoder (random weights: no package ships NT-v2 weights) -> a BioReason.
 2. sft      a brief LoRA fine-tune on real KEGG train rows (windows trimmed to 201 bp around the variant, reasoning
             shortened to its first step, so it fits a 2-core CPU and the answer fits the generation budget).
-3. evaluate `bioreason evaluate` on a KEGG leak-free test subset.
-4. card     the Hub-format folder's model card, filled with the evaluation numbers.
+3. evaluate `bioreason evaluate` on a KEGG leak-free test subset, and again with each row given another row's DNA
+            (`--dna-ablation shuffle`): the model's DNA reliance, printed next to the lookup baseline.
+4. card     the Hub-format folder's model card, filled with the evaluation numbers (DNA reliance included).
 5. ask      reload the folder in a fresh process with AutoModelForCausalLM / AutoProcessor (trust_remote_code=True)
             and print two real variants with the model's reasoning and answer.
 
@@ -43,6 +44,12 @@ EVAL_NEW_TOKENS = 96
 ASK_NEW_TOKENS = 96
 REASONING_LINES = 1
 DNA_ENCODER = "random-nt-v2:128x4"
+
+DNA_RELIANCE_MEANING = (
+    "What it means: how much the answers change when each row gets another row's DNA. This model's DNA encoder has "
+    "random weights and a brief fine-tune, so its features carry nothing it has learned to use: a change near zero "
+    "is expected, and only a model that beats the lookup baseline AND loses accuracy here has shown that it reads "
+    "the DNA (see hub_cards/datasets/dna_substitution for a task where it must).")
 
 GPU_COMMANDS = """\
 The paper-scale model, on a GPU machine (see README.md, "Training"):
@@ -256,11 +263,16 @@ def run_quickstart(output_dir: str = "runs/quickstart", datasets_dir: str = "hub
     def evaluate():
         from .evaluation.runner import EvaluationConfig, evaluate as run_evaluation
 
+        from .evaluation.report import dna_reliance_summary
+
         report = run_evaluation(EvaluationConfig(
             model=str(final), dataset=kegg, config="leak_free", split="test", output_dir=str(out / "evaluate"),
-            limit=EVAL_ROWS, batch_size=EVAL_ROWS, max_new_tokens=EVAL_NEW_TOKENS, trim_per_side=TRIM_PER_SIDE))
-        print((out / "evaluate" / "report.md").read_text().split("\n## Per class")[0])
-        return {"metrics": report["metrics"]}
+            limit=EVAL_ROWS, batch_size=EVAL_ROWS, max_new_tokens=EVAL_NEW_TOKENS, trim_per_side=TRIM_PER_SIDE,
+            dna_ablation=["shuffle"]))  # the same rows with each row given another row's DNA
+        print((out / "evaluate" / "report.md").read_text().split("\n## DNA reliance")[0])
+        print(dna_reliance_summary(report, "shuffle"))
+        print(DNA_RELIANCE_MEANING)
+        return {"metrics": report["metrics"], "dna_reliance": report["dna_reliance"]}
 
     def card():
         from transformers import AutoConfig

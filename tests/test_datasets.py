@@ -12,6 +12,7 @@ from modeling_bioreason.data.tasks import check_columns, row_to_messages
 
 ROOT = Path(__file__).parent.parent / "hub_cards" / "datasets"
 KEGG, VEP, BRCA1 = ROOT / "kegg", ROOT / "variant_effect_clinvar", ROOT / "brca1_sge"
+DNA_TASK = ROOT / "dna_substitution"
 # md5 of the published wanglab/kegg parquets' rows as `to_csv(index=False)` (the files' sha256 are in the card)
 PUBLISHED_CSV_MD5 = {"train": "9bd86ff7f0c3178af515bfbfcb9168d1", "val": "9ea8caf5553205a048f5062895867faa",
                      "test": "5d60dc12d994da7a36f8dd02524a1648"}
@@ -30,6 +31,7 @@ KEGG_CONFIGS = ("default", "leak_free", "held_out_network", "leak_free_anonymize
         (KEGG, "leak_free_anonymized", {"train": 1159, "validation": 145, "test": 145}),
         (VEP, "default", {"train": 4473, "validation": 554, "test": 544}),
         (BRCA1, "default", {"test": 3893}),
+        (DNA_TASK, "default", {"train": 384, "val": 64, "test": 128}),
     ],
 )
 def test_every_config_loads_offline_with_its_row_counts(path, config, counts):
@@ -84,7 +86,7 @@ def test_all_configs_share_one_schema_and_concatenate():
     assert len(datasets.concatenate_datasets(loaded)) == 146 + 3 * 145
 
 
-@pytest.mark.parametrize("path", [KEGG, VEP, BRCA1])
+@pytest.mark.parametrize("path", [KEGG, VEP, BRCA1, DNA_TASK])
 def test_cards_dataset_info_matches_the_data(path):
     import yaml
 
@@ -99,7 +101,7 @@ def test_cards_dataset_info_matches_the_data(path):
             assert split["num_examples"] == len(part)
             assert [(f["name"], f["dtype"]) for f in info["features"]] == [
                 (name, feature.dtype) for name, feature in part.features.items()]
-    assert meta["bioreason_task"] in ("kegg_disease", "variant_effect")
+    assert meta["bioreason_task"] in ("kegg_disease", "variant_effect", "substituted_base")
 
 
 def _network(question: str) -> str:
@@ -141,6 +143,30 @@ def test_leak_free_anonymized_hides_every_pathway_gene():
                          "\nWhat does this TP53 allele do?", "TP53 (tumor protein p53) binds MDM2. TP53BP1 is not it.")
     assert q.startswith("Network: GENE_1* -> GENE_2\nGenes in the pathway: GENE_1; GENE_1 | GENE_2; GENE_2")
     assert r == "GENE_1 (GENE_1) binds GENE_2. TP53BP1 is not it."
+
+
+def test_dna_only_task_is_rebuilt_identically_and_only_its_dna_tells_the_answers(tmp_path):
+    from modeling_bioreason.data.build_substitution_dataset import SITE, build
+    from modeling_bioreason.tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+
+    build(VEP, tmp_path)
+    frames = {}
+    for split in ("train", "val", "test"):
+        name = f"{split}-00000-of-00001.parquet"
+        frames[split] = pd.read_parquet(DNA_TASK / "data" / name)
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "data" / name), frames[split])  # seeded
+    everything = pd.concat(frames.values(), ignore_index=True)
+    assert everything["question"].nunique() == 1 and everything["reference_sequence"].is_unique
+    for reference, variant, answer in zip(everything["reference_sequence"], everything["variant_sequence"],
+                                          everything["answer"]):
+        assert [i for i, (a, b) in enumerate(zip(reference, variant)) if a != b] == [SITE] and variant[SITE] == answer
+    tokens = NucleotideTransformerTokenizer().tokenize(everything["variant_sequence"][0])
+    assert len(tokens) == 7 and tokens[4] == everything["answer"][0]  # two 6-mers, then one token per base
+    for split, frame in frames.items():  # each row's reference window is cut from the named ClinVar row
+        clinvar = pd.read_parquet(VEP / "data" / f"{split}-00000-of-00001.parquet")
+        for source, reference in zip(frame["source_row"][:10], frame["reference_sequence"][:10]):
+            index = int(source.rsplit("/", 1)[1])
+            assert clinvar["reference_sequence"][index][512 - SITE:512 - SITE + 17] == reference
 
 
 def test_brca1_windows_are_centred_on_the_reference_allele():

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from .base import REQUIRED_COLUMNS, Task, completion_text
 from .kegg import KeggDiseaseTask
+from .substitution import SubstitutedBaseTask
 from .variant_effect import VariantEffectTask
 
-TASKS = {"kegg_disease": KeggDiseaseTask, "variant_effect": VariantEffectTask}
+TASKS = {"kegg_disease": KeggDiseaseTask, "variant_effect": VariantEffectTask,
+         "substituted_base": SubstitutedBaseTask}
 ALIASES = {"kegg": "kegg_disease", "vep": "variant_effect", "brca1_sge": "variant_effect"}
 
 
@@ -115,5 +117,6 @@ def sync_metric_modules(metrics_dir: str | os.PathLike | None = None) -> list[Pa
     return written
 
 
-__all__ = ["ALIASES", "REQUIRED_COLUMNS", "TASKS", "KeggDiseaseTask", "Task", "VariantEffectTask", "completion_text",
-           "dataset_repo_id", "get_task", "sync_metric_modules", "task_of_dataset"]
+__all__ = ["ALIASES", "REQUIRED_COLUMNS", "TASKS", "KeggDiseaseTask", "SubstitutedBaseTask", "Task",
+           "VariantEffectTask", "completion_text", "dataset_repo_id", "get_task", "sync_metric_modules",
+           "task_of_dataset"]

@@ -2,7 +2,9 @@
 
 * **LLM-only** (`model.architecture: llm_only`): the language model alone, with the reference and variant sequences
   written into the prompt as text and no DNA encoder at all (BioReason's own "LLM-only" baseline still passed two
-  projected CLS embeddings). LoRA SFT on the same targets; exported as a plain causal-LM folder.
+  projected CLS embeddings). LoRA SFT on the same targets (or full SFT with `lora.enabled: false`), with TRL's
+  SFTTrainer (`BioReasonSFTTrainer`: the same loss, the LM head run on the answer tokens only on CPU); exported as a
+  plain causal-LM folder.
 * **DNA-only** (`model.architecture: dna_only`): the frozen NT-v2 encoder on reference and variant, attention pooling
   over tokens, and an MLP on the concatenated pair of pooled vectors; a 37-way (KEGG) or binary (VEP) classifier.
 """
@@ -86,7 +88,7 @@ def _llm_only_trainer(recipe: Recipe, train) -> tuple:
     from trl import SFTConfig
 
     from .models import load_text_model
-    from .sft_trainer import TextSFTTrainer
+    from .sft_trainer import BioReasonSFTTrainer  # TRL's SFTTrainer; on CPU the LM head runs on the answer tokens only
 
     model, tokenizer = load_text_model(recipe.model.text_model, recipe.model.trust_remote_code)
     prepare_text_tokenizer(model, tokenizer)
@@ -94,8 +96,9 @@ def _llm_only_trainer(recipe: Recipe, train) -> tuple:
                      remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True})
     lora = LoraConfig(r=recipe.lora.r, lora_alpha=recipe.lora.alpha, lora_dropout=recipe.lora.dropout,
                       target_modules="all-linear", task_type="CAUSAL_LM") if recipe.lora.enabled else None
-    trainer = TextSFTTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, peft_config=lora,
-                         data_collator=TextSFTCollator(tokenizer, recipe.data.trim_per_side, recipe.data.reasoning_lines))
+    trainer = BioReasonSFTTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
+                                  peft_config=lora, data_collator=TextSFTCollator(
+                                      tokenizer, recipe.data.trim_per_side, recipe.data.reasoning_lines))
     return trainer, tokenizer
 
 

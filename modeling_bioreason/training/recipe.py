@@ -42,6 +42,7 @@ class ModelSource:
     projector_type: str = "linear"
     dna_feature_layer: int | str | None = None
     architecture: str = "bioreason"  # or a baseline: "llm_only" (text model only), "dna_only" (encoder classifier)
+    freeze_dna_encoder: bool = True  # false: the DNA encoder's weights train too (BioReason kept it frozen)
     trust_remote_code: bool = False  # BioReason folders load through this package; anything else needs this
 
     def __post_init__(self):

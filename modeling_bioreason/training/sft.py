@@ -50,8 +50,8 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
     model, processor = load_model(recipe.model, seed=args.seed)
     processor.max_dna_tokens = recipe.data.max_dna_tokens
     peft_config = make_lora_config(model, recipe.lora) if recipe.lora.enabled else None
-    if not recipe.lora.enabled:
-        model.model.dna_encoder.requires_grad_(False)
+    if not recipe.lora.enabled:  # full fine-tuning of the LM and projector; the encoder only if the recipe says so
+        model.model.dna_encoder.requires_grad_(not model.config.freeze_dna_encoder)
 
     trainer = BioReasonSFTTrainer(
         model=model, args=args, train_dataset=train, eval_dataset=evaluation, processing_class=processor,
