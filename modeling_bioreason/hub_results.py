@@ -11,6 +11,11 @@ Example:
 >>> add_results_to_folder("runs/quickstart/sft/final", ["runs/quickstart/evaluate/report.json"],
 ...                       dataset_ids={"hub_cards/datasets/kegg": "me/kegg"})  # doctest: +SKIP
 ```
+
+Results cite the dataset by its Hub id, never a local path: `dataset_ids` (a report's dataset -> Hub id), else the
+id the evaluation recorded (`bioreason evaluate --dataset-repo-id`, a Hub dataset, or the dataset card's
+`bioreason_hub_id`); a report without one is refused, saying how to give it. Only real metrics are exported
+(accuracy, F1, precision, recall, AUROC, AUPRC), never counts.
 """
 
 from __future__ import annotations
@@ -20,10 +25,14 @@ import os
 from pathlib import Path
 
 TASK_NAMES = {"kegg_disease": "KEGG disease prediction", "kegg": "KEGG disease prediction",
-              "variant_effect": "Variant effect prediction"}
+              "variant_effect": "Variant effect prediction",
+              "substituted_base": "Substituted base (DNA-only, synthetic)"}
 RULE_NAMES = {"strict": "strict answer rule", "paper_lenient": "paper-lenient answer rule (BioReason's substring)"}
 # The metric of the `.eval_results/` entry (one value per benchmark task): accuracy under the strict rule.
 HEADLINE = ("strict", "accuracy")
+# What a result may be: scores of the model. Counts (unparseable, other, n_scored, tp...) stay in the report.
+REAL_METRICS = ("accuracy", "macro_f1", "macro_precision", "macro_recall", "f1", "precision", "recall", "auroc",
+                "auprc")
 
 
 def _load(report: dict | str | os.PathLike) -> dict:
@@ -31,28 +40,40 @@ def _load(report: dict | str | os.PathLike) -> dict:
 
 
 def _dataset_id(report: dict, dataset_ids: dict[str, str] | None) -> str:
-    return (dataset_ids or {}).get(report["dataset"], report["dataset"])
+    """The Hub id a report's results cite; raises when the report's dataset has none."""
+    from .tasks import dataset_repo_id
+
+    given = (dataset_ids or {}).get(report["dataset"]) or report.get("dataset_repo_id")
+    hub_id = dataset_repo_id(report["dataset"], report["config"], given)
+    if hub_id is None:
+        raise ValueError(
+            f"The report of {report.get('model')!r} on {report['dataset']!r} (config {report['config']!r}) names no "
+            "Hub dataset id, and the Hub rejects a local path: push the dataset (`bioreason push dataset FOLDER "
+            "--repo-id owner/name`) and rerun `bioreason evaluate ... --dataset-repo-id owner/name`, or pass "
+            "dataset_ids={report_dataset: 'owner/name'}.")
+    return hub_id
 
 
 def eval_results_from_reports(reports, dataset_ids: dict[str, str] | None = None) -> list:
     """
     `huggingface_hub.EvalResult`s for every metric of every report: each scoring rule's accuracy, (macro) F1,
-    precision and recall, and any other numeric metric a report carries (e.g. AUROC), with the dataset's Hub id
-    (`dataset_ids` maps a report's local dataset path to it), config and split.
+    precision and recall, and AUROC/AUPRC where a report has them (`REAL_METRICS`; counts are not results), with the
+    dataset's Hub id (see `_dataset_id`), config and split.
     """
     from huggingface_hub import EvalResult
 
     results = []
     for report in map(_load, reports):
+        dataset_id = _dataset_id(report, dataset_ids)
         for rule, metrics in report["metrics"].items():
             if not isinstance(metrics, dict):
                 continue
             for metric, value in metrics.items():
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or metric in ("unparseable", "n_scored"):
+                if metric not in REAL_METRICS or isinstance(value, bool) or not isinstance(value, (int, float)):
                     continue
                 results.append(EvalResult(
                     task_type="text-generation", task_name=TASK_NAMES.get(report["task"], report["task"]),
-                    dataset_type=_dataset_id(report, dataset_ids), dataset_name=f"{report['task']} ({report['config']})",
+                    dataset_type=dataset_id, dataset_name=f"{report['task']} ({report['config']})",
                     dataset_config=report["config"], dataset_split=report["split"],
                     metric_type=metric.removeprefix("macro_"), metric_name=f"{metric} ({RULE_NAMES.get(rule, rule)})",
                     metric_value=round(float(value), 4), metric_config=rule,

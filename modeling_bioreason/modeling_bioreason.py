@@ -83,6 +83,11 @@ class BioReasonPreTrainedModel(PreTrainedModel):
     _supports_attention_backend = True
     _can_compile_fullgraph = False
 
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        # PEFT and TRL still read the deprecated name, and transformers warns on every read: answer it quietly.
+        return self.is_activation_checkpointing
+
     def _init_weights(self, module):
         super()._init_weights(module)
         if isinstance(module, BioReasonBoundaryEmbedding):
@@ -447,7 +452,9 @@ class BioReasonModel(BioReasonPreTrainedModel):
             if (input_ids == self.config.dna_token_id).any():
                 raise ValueError(
                     "input_ids contain <|dna_pad|> placeholders but no DNA was given: pass dna_input_ids and "
-                    "dna_attention_mask (or dna_embeds) from BioReasonProcessor. With trl.SFTTrainer, keep the DNA: "
+                    "dna_attention_mask (or dna_embeds) from BioReasonProcessor. With trl.GRPOTrainer (whose "
+                    "log-prob passes drop the DNA), train with modeling_bioreason.training.DNAGRPOTrainer, which "
+                    "carries it through every pass. With trl.SFTTrainer, keep the DNA: "
                     "SFTConfig(remove_unused_columns=False, dataset_kwargs={'skip_prepare_dataset': True}) and a DNA "
                     "data collator (modeling_bioreason.training.BioReasonDataCollator)."
                 )

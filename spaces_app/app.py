@@ -4,9 +4,10 @@
 
 Sealed: this folder imports only what its `requirements.txt` installs (gradio, torch, transformers, pysam) and its own
 files (`genome.py`, the window builder; `examples/`). The model is the one the Space's owner configures
-(`BIOREASON_MODEL`, optionally pinned with `BIOREASON_MODEL_REVISION`); it loads through `AutoModelForCausalLM` /
-`AutoProcessor` with `trust_remote_code=True`, so the Space runs that model's own code and no other: nothing a visitor
-sends chooses what is loaded.
+(`BIOREASON_MODEL`, a Hub id on a pushed Space, which `bioreason push space --model` sets; optionally pinned with
+`BIOREASON_MODEL_REVISION`); without it the Space stops at boot, naming that setting. It loads through
+`AutoModelForCausalLM` / `AutoProcessor` with `trust_remote_code=True`, so the Space runs that model's own code and no
+other: nothing a visitor sends chooses what is loaded.
 
 Inputs: a reference and a variant window (pasted, or a FASTA file with the two records), or a VCF line plus a reference
 FASTA (the window builder splices the allele in), and a question. The reasoning streams into a collapsible block; the
@@ -26,13 +27,39 @@ import re
 import shutil
 import struct
 import tempfile
+import sys
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
-import gradio as gr
-import torch
-from transformers import AutoModelForCausalLM, AutoProcessor, StoppingCriteria, TextIteratorStreamer
+DEFAULT_MODEL = "runs/quickstart/sft/final"  # what `bioreason quickstart` builds; a pushed Space has no such folder
+
+
+def check_model_setting(model: str | None) -> str:
+    """The model to serve, or a SystemExit that names the BIOREASON_MODEL setting: a pushed Space has no local
+    folders, so it needs the repo id of the model it serves."""
+    if not model:
+        raise SystemExit("No model to serve: set the Space variable BIOREASON_MODEL to a model repo id (owner/name; "
+                         "`bioreason push space --model owner/name` sets it), or run app.py --model <folder or id>.")
+    if os.path.exists(model):
+        return model
+    parts = model.split("/")
+    if len(parts) != 2 or not all(re.fullmatch(r"[\w.-]+", part) for part in parts):
+        raise SystemExit(f"BIOREASON_MODEL={model!r} is neither a folder here nor a model repo id (owner/name): set "
+                         "the Space variable BIOREASON_MODEL to the repo id of the model this Space serves.")
+    return model
+
+
+def default_model() -> str | None:
+    return os.environ.get("BIOREASON_MODEL") or (DEFAULT_MODEL if os.path.exists(DEFAULT_MODEL) else None)
+
+
+if __name__ == "__main__" and not any(arg.startswith("--model") for arg in sys.argv[1:]):
+    check_model_setting(default_model())  # a Space without its model stops now, not after seconds of imports
+
+import gradio as gr  # noqa: E402
+import torch  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoProcessor, StoppingCriteria, TextIteratorStreamer  # noqa: E402
 
 try:  # imported as `spaces_app.app` (tests) or run as `python app.py` (the Space)
     from .genome import open_fasta, parse_vcf_line, variant_windows
@@ -49,12 +76,18 @@ except ImportError:
         return lambda function: function
 
 
+class Refusal(gr.Error):
+    """A refused input: the visitor sees the message; the Space's log gets no traceback (nothing went wrong here)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, print_exception=False)
+
+
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_MODEL = "runs/quickstart/sft/final"
 MAX_NEW_TOKENS = _env_int("BIOREASON_MAX_NEW_TOKENS", 800)
 MAX_QUESTION_TOKENS = _env_int("BIOREASON_MAX_QUESTION_TOKENS", 2048)  # KEGG questions reach 1,115
 MAX_PROMPT_TOKENS = _env_int("BIOREASON_MAX_PROMPT_TOKENS", 0)  # 0: both windows at the model's cap + the question
@@ -78,13 +111,35 @@ def central(sequence: str, center_bp: int) -> str:
     return sequence[start:start + center_bp]
 
 
+def read_completion(text: str) -> dict:
+    """
+    `{"reasoning", "answer", "finished"}` of a completion, by the model package's rule: the reasoning is the text
+    inside `<think>...</think>` (all of it after `<think>` when generation stopped before `</think>`), the answer what
+    follows the last `Answer:` after the thinking block (None when there is none). `finished` is False when the text
+    stopped inside the thinking block.
+    """
+    reasoning, rest, finished = "", text, True
+    if "</think>" in text:
+        reasoning, rest = text.split("</think>", 1)
+        reasoning = reasoning.split("<think>", 1)[-1]
+    elif "<think>" in text:
+        reasoning, rest, finished = text.split("<think>", 1)[1], "", False
+    answer = rest.rsplit("Answer:", 1)[1].strip() if "Answer:" in rest else None
+    return {"reasoning": reasoning.strip(), "answer": answer, "finished": finished}
+
+
 def final_answer(text: str) -> tuple[str, str | None]:
-    """`(reasoning, answer)` of a completion: the answer is what follows the last `Answer:` after `</think>`, or None."""
-    reasoning, rest = ("", text) if "</think>" not in text else text.split("</think>", 1)
-    reasoning = reasoning.split("<think>", 1)[-1].strip()
-    if "Answer:" not in rest:
-        return reasoning, None
-    return reasoning, rest.rsplit("Answer:", 1)[1].strip()
+    """`(reasoning, answer)` of a completion (see `read_completion`)."""
+    parsed = read_completion(text)
+    return parsed["reasoning"], parsed["answer"]
+
+
+def shown_model_name(model_path: str, revision: str | None = None) -> str:
+    """What the page says it serves: a Hub id (and revision) as given; a local folder by its name only, never the
+    machine's path to it."""
+    if os.path.exists(model_path):
+        return f"{Path(model_path).resolve().name} (a local folder)"
+    return f"{model_path}@{revision}" if revision else model_path
 
 
 def load_examples() -> list[list]:
@@ -166,10 +221,10 @@ class FastaIndexes:
             try:
                 size = bgzip_decompressed_size(path, limit)
             except (OSError, ValueError, struct.error) as error:
-                raise gr.Error(f"The reference FASTA {os.path.basename(path)} is gzip-compressed but {error}: compress "
+                raise Refusal(f"The reference FASTA {os.path.basename(path)} is gzip-compressed but {error}: compress "
                                "it with bgzip, or upload it uncompressed.") from None
             if size > limit:
-                raise gr.Error(f"The reference FASTA {os.path.basename(path)} decompresses to more than {size:,} "
+                raise Refusal(f"The reference FASTA {os.path.basename(path)} decompresses to more than {size:,} "
                                f"bytes; this Space indexes at most {MAX_FASTA_MB} MB of sequence. Upload the "
                                "chromosome (or region) the variant is on.")
         folder = tempfile.mkdtemp(prefix="bioreason-fasta-")
@@ -179,7 +234,7 @@ class FastaIndexes:
             open_fasta(link).close()  # builds .fai (and .gzi) next to the link
         except ValueError as error:
             shutil.rmtree(folder, ignore_errors=True)
-            raise gr.Error(str(error).replace(link, os.path.basename(path))) from None
+            raise Refusal(str(error).replace(link, os.path.basename(path))) from None
         with self.lock:
             previous = self.entries.pop(key, None)
             self.entries[key] = folder
@@ -261,7 +316,7 @@ class BioReasonDemo:
             model_path, revision=revision, trust_remote_code=True, dtype=torch.bfloat16 if use_cuda else torch.float32,
         ).to("cuda" if use_cuda else "cpu").eval()
         self.attach(model, AutoProcessor.from_pretrained(model_path, revision=revision, trust_remote_code=True),
-                    model_path)
+                    shown_model_name(model_path, revision))
 
     @classmethod
     def from_loaded(cls, model, processor, model_path: str = "in-memory") -> "BioReasonDemo":
@@ -282,46 +337,46 @@ class BioReasonDemo:
         # Tokens of the prompt format (<|dna_pad|>, <|im_start|>, ...): typed into a question they would corrupt it.
         self.reserved = sorted({token.content for token in self.tokenizer.added_tokens_decoder.values() if token.special}
                                | set(self.tokenizer.all_special_tokens), key=len, reverse=True)
-        self.model_path = model_path
+        self.model_path = model_path  # as the page shows it (`shown_model_name`): never a machine path
         self.fasta_indexes = FastaIndexes()
 
     # ----------------------------------------------------------------------------------------------- inputs
     def check_question(self, question: str) -> str:
         question = (question or "").strip()
         if not question:
-            raise gr.Error("Ask a question about the variant.")
+            raise Refusal("Ask a question about the variant.")
         cap = f"this Space accepts at most {MAX_QUESTION_TOKENS} tokens"
         if len(question) > 16 * MAX_QUESTION_TOKENS:  # refused before tokenizing: no token is shorter than a character
-            raise gr.Error(f"The question has {len(question):,} characters; {cap}. Shorten it.")
+            raise Refusal(f"The question has {len(question):,} characters; {cap}. Shorten it.")
         for token in self.reserved:
             if token in question:
-                raise gr.Error(f"The question contains {token!r}, a token reserved for the model's prompt format; "
+                raise Refusal(f"The question contains {token!r}, a token reserved for the model's prompt format; "
                                "remove it (the DNA goes in the sequence fields).")
         tokens = len(self.tokenizer(question, add_special_tokens=False)["input_ids"])
         if tokens > MAX_QUESTION_TOKENS:
-            raise gr.Error(f"The question is {tokens:,} tokens long; {cap}. Shorten it.")
+            raise Refusal(f"The question is {tokens:,} tokens long; {cap}. Shorten it.")
         return question
 
     def check_sequence(self, name: str, sequence: str) -> str:
         sequence = (sequence or "").strip().replace("\r", "")
         if not sequence:
-            raise gr.Error(f"The {name} window is empty: paste the bases or upload a FASTA file.")
+            raise Refusal(f"The {name} window is empty: paste the bases or upload a FASTA file.")
         cap = f"this model accepts at most {self.max_bp:,} bp ({self.max_dna_tokens:,} DNA tokens) per window"
         if len(sequence) > 2 * self.max_bp:  # refused before scanning it
-            raise gr.Error(f"The {name} window has {len(sequence):,} characters; {cap}. Trim it around the variant.")
+            raise Refusal(f"The {name} window has {len(sequence):,} characters; {cap}. Trim it around the variant.")
         if sequence.startswith(">"):
-            raise gr.Error(f"The {name} window starts with a FASTA header ({sequence.splitlines()[0][:40]!r}): paste "
+            raise Refusal(f"The {name} window starts with a FASTA header ({sequence.splitlines()[0][:40]!r}): paste "
                            "the bases only, or choose 'FASTA file'.")
         sequence = re.sub(f"[{IUPAC_AMBIGUITY}]", "N", sequence.upper())
         bad = re.search(r"[^ACGTN]", sequence)
         if bad:
             what = "whitespace" if bad.group().isspace() else f"invalid character {bad.group()!r}"
-            raise gr.Error(f"The {name} window has {what} at position {bad.start() + 1:,}; allowed: A, C, G, T, N "
+            raise Refusal(f"The {name} window has {what} at position {bad.start() + 1:,}; allowed: A, C, G, T, N "
                            "(IUPAC ambiguity codes are read as N).")
         if len(sequence) > self.max_bp:
-            raise gr.Error(f"The {name} window has {len(sequence):,} bp; {cap}. Trim it around the variant.")
+            raise Refusal(f"The {name} window has {len(sequence):,} bp; {cap}. Trim it around the variant.")
         if set(sequence) == {"N"}:
-            raise gr.Error(f"The {name} window is all N ({len(sequence):,} unknown bases): there is no sequence to "
+            raise Refusal(f"The {name} window is all N ({len(sequence):,} unknown bases): there is no sequence to "
                            "read. Give the window's real bases.")
         return sequence
 
@@ -329,7 +384,7 @@ class BioReasonDemo:
     def check_upload(path: str, what: str) -> None:
         size = os.path.getsize(path)
         if size > MAX_UPLOAD_MB * 1024 * 1024:
-            raise gr.Error(f"The {what} is {size / 1024 / 1024:.1f} MB; this Space accepts at most {MAX_UPLOAD_MB} MB.")
+            raise Refusal(f"The {what} is {size / 1024 / 1024:.1f} MB; this Space accepts at most {MAX_UPLOAD_MB} MB.")
 
     def read_fasta_pair(self, path: str) -> tuple[str, str]:
         self.check_upload(path, "FASTA file")
@@ -339,9 +394,9 @@ class BioReasonDemo:
             with (gzip.open(path, "rt") if compressed else open(path, encoding="utf-8")) as handle:
                 text = handle.read(4 * self.max_bp + 10_000)
                 if handle.read(1):
-                    raise gr.Error(f"The FASTA file holds more than two windows of at most {self.max_bp:,} bp.")
+                    raise Refusal(f"The FASTA file holds more than two windows of at most {self.max_bp:,} bp.")
         except (OSError, UnicodeDecodeError, EOFError) as error:
-            raise gr.Error(f"Could not read the FASTA file: {error}") from error
+            raise Refusal(f"Could not read the FASTA file: {error}") from error
         records, current = [], None
         for line in text.splitlines():
             if line.startswith(">"):
@@ -349,29 +404,29 @@ class BioReasonDemo:
                 records.append(current)
             elif line.strip():
                 if current is None:
-                    raise gr.Error("The FASTA file does not start with a '>' header line.")
+                    raise Refusal("The FASTA file does not start with a '>' header line.")
                 current.append(line.strip())
         if len(records) != 2:
-            raise gr.Error(f"The FASTA file must hold exactly two records (reference, then variant); it has "
+            raise Refusal(f"The FASTA file must hold exactly two records (reference, then variant); it has "
                            f"{len(records)}.")
         return "".join(records[0]), "".join(records[1])
 
     def windows_from_vcf(self, vcf_line: str, fasta_path: str | None, flank) -> tuple[str, str]:
         vcf_line = (vcf_line or "").strip()
         if not vcf_line:
-            raise gr.Error("Give a VCF line: CHROM POS ID REF ALT.")
+            raise Refusal("Give a VCF line: CHROM POS ID REF ALT.")
         if len(vcf_line) > MAX_VCF_LINE_CHARS:
-            raise gr.Error(f"The VCF line has {len(vcf_line):,} characters; at most {MAX_VCF_LINE_CHARS} are accepted.")
+            raise Refusal(f"The VCF line has {len(vcf_line):,} characters; at most {MAX_VCF_LINE_CHARS} are accepted.")
         if not fasta_path:
-            raise gr.Error("Upload the reference FASTA that the VCF line's coordinates refer to.")
+            raise Refusal("Upload the reference FASTA that the VCF line's coordinates refer to.")
         if flank is None or not 0 <= int(flank) <= MAX_FLANK:
-            raise gr.Error(f"Bases on each side of the variant must be between 0 and {MAX_FLANK}; got {flank}.")
+            raise Refusal(f"Bases on each side of the variant must be between 0 and {MAX_FLANK}; got {flank}.")
         try:
             variants = parse_vcf_line(vcf_line)
         except ValueError as error:
-            raise gr.Error(str(error)) from error
+            raise Refusal(str(error)) from error
         if len(variants) > 1:
-            raise gr.Error(f"The VCF line has {len(variants)} ALT alleles ({', '.join(v.alt for v in variants)}); "
+            raise Refusal(f"The VCF line has {len(variants)} ALT alleles ({', '.join(v.alt for v in variants)}); "
                            "the Space explains one variant at a time: give one ALT per line, e.g. "
                            f"'{variants[0].chrom} {variants[0].pos} . {variants[0].ref} {variants[0].alt}'.")
         # The index lives in a private folder (a link to the upload inside it), built when the file was uploaded:
@@ -380,7 +435,7 @@ class BioReasonDemo:
             try:
                 window = variant_windows(link, variants, int(flank))[0]
             except ValueError as error:
-                raise gr.Error(str(error).replace(link, os.path.basename(fasta_path))) from error
+                raise Refusal(str(error).replace(link, os.path.basename(fasta_path))) from error
         return window.reference_sequence, window.variant_sequence
 
     def index_upload(self, fasta_path: str | None) -> None:
@@ -393,16 +448,16 @@ class BioReasonDemo:
         question = self.check_question(question)
         if source == "FASTA file":
             if fasta_file is None:
-                raise gr.Error("Upload a FASTA file with the reference and the variant window.")
+                raise Refusal("Upload a FASTA file with the reference and the variant window.")
             reference, variant = self.read_fasta_pair(fasta_file)
         elif source == "VCF line + reference FASTA":
             reference, variant = self.windows_from_vcf(vcf_line, vcf_fasta, flank)
         elif source != "Paste sequences":
-            raise gr.Error(f"Unknown DNA input {source!r}: choose 'Paste sequences', 'FASTA file' or "
+            raise Refusal(f"Unknown DNA input {source!r}: choose 'Paste sequences', 'FASTA file' or "
                            "'VCF line + reference FASTA'.")
         center_bp = int(center_bp or 0)
         if center_bp < 0:
-            raise gr.Error(f"The central N bp must be 0 (whole window) or more; got {center_bp}.")
+            raise Refusal(f"The central N bp must be 0 (whole window) or more; got {center_bp}.")
         reference = central(self.check_sequence("reference", reference), center_bp)
         variant = central(self.check_sequence("variant", variant), center_bp)
         messages = [{"role": "user", "content": [
@@ -413,17 +468,17 @@ class BioReasonDemo:
             inputs = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
                                                         return_dict=True, return_tensors="pt")
         except ValueError as error:
-            raise gr.Error(f"The model's processor refused the input: {error}") from error
+            raise Refusal(f"The model's processor refused the input: {error}") from error
         length = inputs["input_ids"].shape[1]
         if length > self.max_prompt_tokens:
-            raise gr.Error(f"The prompt is {length:,} tokens (question and both windows); this Space accepts at most "
+            raise Refusal(f"The prompt is {length:,} tokens (question and both windows); this Space accepts at most "
                            f"{self.max_prompt_tokens:,}. Use fewer bases (e.g. the central N bp setting).")
         shown = f"{question}\n\n*(reference {len(reference):,} bp, variant {len(variant):,} bp)*"
         return dict(inputs), shown
 
     # ----------------------------------------------------------------------------------------------- answering
-    def respond(self, source: str, reference: str, variant: str, fasta_file, vcf_line: str, vcf_fasta, flank: float,
-                question: str, center_bp: float):
+    def respond(self, source: str = "Paste sequences", reference: str = "", variant: str = "", fasta_file=None,
+                vcf_line: str = "", vcf_fasta=None, flank: float = 2000, question: str = "", center_bp: float = 0):
         """
         Ask the BioReason model about one genetic variant and stream its reasoning, then its answer.
 
@@ -431,9 +486,9 @@ class BioReasonDemo:
             source: where the DNA comes from: "Paste sequences", "FASTA file" or "VCF line + reference FASTA".
             reference: the reference DNA window (A/C/G/T/N), for "Paste sequences".
             variant: the same window carrying the alternate allele, for "Paste sequences".
-            fasta_file: a FASTA file with two records (reference, then variant), for "FASTA file".
+            fasta_file: a FASTA file with two records (reference, then variant), for "FASTA file" only.
             vcf_line: one VCF data line "CHROM POS ID REF ALT" with a single ALT, for "VCF line + reference FASTA".
-            vcf_fasta: the reference FASTA (plain or bgzip) the VCF line's coordinates refer to.
+            vcf_fasta: the reference FASTA (plain or bgzip) the VCF line's coordinates refer to (VCF input only).
             flank: bases on each side of the variant when building windows from the VCF line.
             question: the question about the variant, e.g. "What disease does this variant contribute to?".
             center_bp: use only the central N bases of each window (0 = whole window).
@@ -450,9 +505,13 @@ class BioReasonDemo:
                 text += piece
                 shown = text if text.strip() else "…"  # an empty message would not be shown at all
                 yield [{"role": "user", "content": shown_question}, {"role": "assistant", "content": shown}], ""
-        _, answer = final_answer(text)
+        parsed = read_completion(text)
+        answer = parsed["answer"]
         if answer:
             answer_md = f"### Answer\n**{answer}**"
+        elif not parsed["finished"]:
+            answer_md = (f"### No answer\nGeneration stopped inside the reasoning, after its {budget} new tokens: the "
+                         "reasoning panel shows how far it got.")
         elif answer is None:
             answer_md = (f"### No answer\nThe model wrote no `Answer:` line (it may have used up its {budget} new "
                          "tokens); its full text is in the reasoning panel.")
@@ -472,16 +531,25 @@ class BioReasonDemo:
                 or pathogenic?".
 
         Returns:
-            {"reasoning": the model's step-by-step reasoning, "answer": its final answer, or null when it gave none}.
+            {"reasoning": the model's step-by-step reasoning (partial when cut off), "answer": its final answer, or
+            null when it gave none, "finished": false when generation stopped inside the reasoning, "note": what
+            happened, in words}.
         """
         for name, value in (("reference", reference), ("variant", variant), ("question", question)):
             if value is not None and not isinstance(value, str):  # API and MCP callers send raw JSON values
-                raise gr.Error(f"`{name}` must be a string; got {type(value).__name__} {str(value)[:40]!r}.")
-        text = ""
-        for chat, _ in self.respond("Paste sequences", reference, variant, None, "", None, 0, question, CENTER_BP):
-            text = chat[-1]["content"]
-        reasoning, answer = final_answer(text)
-        return {"reasoning": reasoning, "answer": answer}
+                raise Refusal(f"`{name}` must be a string; got {type(value).__name__} {str(value)[:40]!r}.")
+        inputs, _ = self.prepare("Paste sequences", reference, variant, None, "", None, 0, question, CENTER_BP)
+        with contextlib.closing(generate_stream(inputs, MAX_NEW_TOKENS)) as pieces:
+            text = "".join(pieces)
+        parsed = read_completion(text)
+        if not parsed["finished"]:
+            note = (f"Generation stopped inside the reasoning after {MAX_NEW_TOKENS} new tokens: the reasoning is "
+                    "partial and there is no answer.")
+        elif parsed["answer"] is None:
+            note = "The model wrote no `Answer:` line; its text is in `reasoning`."
+        else:
+            note = "The model reasoned, then answered."
+        return {**parsed, "note": note}
 
 
 def build_demo(demo_model: BioReasonDemo) -> gr.Blocks:
@@ -528,15 +596,34 @@ def build_demo(demo_model: BioReasonDemo) -> gr.Blocks:
             source, [paste_group, fasta_group, vcf_group], api_visibility="private", queue=False,
         )
         gr.Examples(load_examples(), [source, reference, variant, question], label="Real KEGG and ClinVar variants")
-        ask.click(demo_model.respond, [source, reference, variant, fasta_file, vcf_line, vcf_fasta, flank, question,
-                                       center_bp], [chat, answer], api_name="respond", concurrency_id="generate",
-                  concurrency_limit=1)
+        # A new question first clears the last answer, so a refused input never leaves a stale one on screen.
+        ask.click(lambda: ([], ""), None, [chat, answer], queue=False, api_visibility="private").then(
+            demo_model.respond, [source, reference, variant, fasta_file, vcf_line, vcf_fasta, flank, question,
+                                 center_bp], [chat, answer], api_name="respond", concurrency_id="generate",
+            concurrency_limit=1)
+        # The MCP tool (and API endpoint) `explain_variant`: three strings in (raw JSON values, checked by the
+        # function), one labelled, described object out.
         gr.api(demo_model.explain_variant, api_name="explain_variant", concurrency_id="generate", concurrency_limit=1)
+        [tool] = [fn for fn in demo.fns.values() if fn.api_name == "explain_variant"]
+        tool.outputs[0].label = EXPLANATION_LABEL
+        tool.outputs[0]._api_info = EXPLANATION_SCHEMA
         # A reference FASTA is checked and indexed when it is uploaded, beside (never inside) the generation slot.
         vcf_fasta.upload(demo_model.index_upload, vcf_fasta, None, api_name="index_fasta",
                          api_visibility="undocumented", concurrency_id="index", concurrency_limit=2)
     # One generation at a time, and a bounded queue: requests beyond it are refused ("Queue is full").
     return demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
+
+
+EXPLANATION_LABEL = "Explanation (reasoning, answer, finished, note)"
+EXPLANATION_SCHEMA = {
+    "type": "object", "description": "the model's reasoning and answer about the variant",
+    "properties": {"reasoning": {"type": "string"}, "answer": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                   "finished": {"type": "boolean"}, "note": {"type": "string"}},
+    "required": ["reasoning", "answer", "finished", "note"],
+}
+# The tools an MCP client sees: the plain-text question about two windows. `/respond` (the page's streaming endpoint,
+# with upload inputs) stays an API endpoint for gradio_client, not an MCP tool.
+MCP_ENDPOINTS = ("/explain_variant",)
 
 
 def mcp_available() -> bool:
@@ -547,23 +634,34 @@ def mcp_available() -> bool:
     return True
 
 
-def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, **kwargs):
-    """Launch with the Space's limits: uploads over the cap are refused while they stream in; MCP server when it can."""
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, prevent_thread_lock: bool = False,
+           **kwargs):
+    """Launch with the Space's limits: uploads over the cap are refused while they stream in; an MCP server (when
+    it can) whose only tools are `MCP_ENDPOINTS`."""
     mcp_server = os.environ.get("BIOREASON_MCP_SERVER", "1") != "0" and mcp_available()
-    return demo.launch(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", mcp_server=mcp_server,
-                       **kwargs)
+    launched = demo.launch(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb",
+                           mcp_server=mcp_server, prevent_thread_lock=True, **kwargs)
+    server = getattr(demo, "mcp_server_obj", None)
+    if server is not None:  # gradio makes every named endpoint a tool; keep the intended ones
+        server.tool_to_endpoint = {tool: endpoint for tool, endpoint in server.tool_to_endpoint.items()
+                                   if endpoint in MCP_ENDPOINTS}
+    if not prevent_thread_lock:
+        demo.block_thread()
+    return launched
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="BioReason Space")
-    parser.add_argument("--model", default=os.environ.get("BIOREASON_MODEL", DEFAULT_MODEL),
-                        help="the model this Space serves (its remote code runs): a folder or a Hub id")
+    parser.add_argument("--model", default=default_model(),
+                        help="the model this Space serves (its remote code runs): a folder or a Hub id; default "
+                             f"BIOREASON_MODEL, else {DEFAULT_MODEL} when it exists (after `bioreason quickstart`)")
     parser.add_argument("--revision", default=os.environ.get("BIOREASON_MODEL_REVISION"),
                         help="pin the model's Hub revision (a commit hash pins its remote code too)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args()
-    launch(build_demo(BioReasonDemo(args.model, args.revision)), args.host, args.port)
+    model = check_model_setting(args.model)
+    launch(build_demo(BioReasonDemo(model, args.revision)), args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from modeling_bioreason.data.tasks import check_columns, row_to_messages
 
 ROOT = Path(__file__).parent.parent / "hub_cards" / "datasets"
 KEGG, VEP, BRCA1 = ROOT / "kegg", ROOT / "variant_effect_clinvar", ROOT / "brca1_sge"
+DNA_TASK = ROOT / "dna_substitution"
 # md5 of the published wanglab/kegg parquets' rows as `to_csv(index=False)` (the files' sha256 are in the card)
 PUBLISHED_CSV_MD5 = {"train": "9bd86ff7f0c3178af515bfbfcb9168d1", "val": "9ea8caf5553205a048f5062895867faa",
                      "test": "5d60dc12d994da7a36f8dd02524a1648"}
@@ -24,12 +25,13 @@ KEGG_CONFIGS = ("default", "leak_free", "held_out_network", "leak_free_anonymize
 @pytest.mark.parametrize(
     "path, config, counts",
     [
-        (KEGG, "default", {"train": 1159, "val": 144, "test": 146}),
-        (KEGG, "leak_free", {"train": 1159, "val": 145, "test": 145}),
-        (KEGG, "held_out_network", {"train": 1159, "val": 145, "test": 145}),
-        (KEGG, "leak_free_anonymized", {"train": 1159, "val": 145, "test": 145}),
-        (VEP, "default", {"train": 4473, "val": 554, "test": 544}),
+        (KEGG, "default", {"train": 1159, "validation": 144, "test": 146}),
+        (KEGG, "leak_free", {"train": 1159, "validation": 145, "test": 145}),
+        (KEGG, "held_out_network", {"train": 1159, "validation": 145, "test": 145}),
+        (KEGG, "leak_free_anonymized", {"train": 1159, "validation": 145, "test": 145}),
+        (VEP, "default", {"train": 4473, "validation": 554, "test": 544}),
         (BRCA1, "default", {"test": 3893}),
+        (DNA_TASK, "default", {"train": 384, "val": 64, "test": 128}),
     ],
 )
 def test_every_config_loads_offline_with_its_row_counts(path, config, counts):
@@ -40,6 +42,32 @@ def test_every_config_loads_offline_with_its_row_counts(path, config, counts):
     card = (path / "README.md").read_text()
     for split, n in counts.items():  # the card's table states the same counts
         assert re.search(rf"\b{n:,}\b", card), (config, split, n)
+
+
+def test_dataset_info_is_what_datasets_writes_and_the_old_split_name_still_loads():
+    """The cards' `dataset_info`, read back by huggingface_hub's DatasetCard and datasets' own parser: Arrow
+    `num_bytes` per split (what `push_to_hub` records), `download_size` = the Parquet bytes, `dataset_size`; the
+    validation split is `validation`, and `val` (this project's old name) still loads it."""
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCard
+
+    from modeling_bioreason.data.tasks import load_split
+
+    for path in (KEGG, VEP, BRCA1):
+        card = DatasetCard.load(path / "README.md")
+        infos = DatasetInfosDict.from_dataset_card_data(card.data)
+        for config in card.data["configs"]:
+            info, files = infos[config["config_name"]], {e["split"]: path / e["path"] for e in config["data_files"]}
+            assert set(info.splits) == set(files) and "val" not in info.splits
+            assert info.download_size == sum(f.stat().st_size for f in files.values())
+            assert info.dataset_size == sum(split.num_bytes for split in info.splits.values())
+    assert {"text-classification", "text-generation"} <= set(DatasetCard.load(BRCA1 / "README.md").data.task_categories)
+    assert "biology" in DatasetCard.load(BRCA1 / "README.md").data.tags
+    info = DatasetInfosDict.from_dataset_card_data(DatasetCard.load(KEGG / "README.md").data)["leak_free"]
+    for split in ("validation", "test"):
+        loaded = datasets.load_dataset(str(KEGG), "leak_free", split=split)
+        assert info.splits[split].num_bytes == loaded.data.nbytes and info.splits[split].num_examples == len(loaded)
+    assert len(load_split(KEGG, "leak_free", "val")) == 145 and len(load_split(KEGG, "leak_free", "val+test")) == 290
 
 
 def test_default_kegg_config_holds_the_published_rows_in_order():
@@ -58,7 +86,7 @@ def test_all_configs_share_one_schema_and_concatenate():
     assert len(datasets.concatenate_datasets(loaded)) == 146 + 3 * 145
 
 
-@pytest.mark.parametrize("path", [KEGG, VEP, BRCA1])
+@pytest.mark.parametrize("path", [KEGG, VEP, BRCA1, DNA_TASK])
 def test_cards_dataset_info_matches_the_data(path):
     import yaml
 
@@ -73,7 +101,7 @@ def test_cards_dataset_info_matches_the_data(path):
             assert split["num_examples"] == len(part)
             assert [(f["name"], f["dtype"]) for f in info["features"]] == [
                 (name, feature.dtype) for name, feature in part.features.items()]
-    assert meta["bioreason_task"] in ("kegg_disease", "variant_effect")
+    assert meta["bioreason_task"] in ("kegg_disease", "variant_effect", "substituted_base")
 
 
 def _network(question: str) -> str:
@@ -115,6 +143,30 @@ def test_leak_free_anonymized_hides_every_pathway_gene():
                          "\nWhat does this TP53 allele do?", "TP53 (tumor protein p53) binds MDM2. TP53BP1 is not it.")
     assert q.startswith("Network: GENE_1* -> GENE_2\nGenes in the pathway: GENE_1; GENE_1 | GENE_2; GENE_2")
     assert r == "GENE_1 (GENE_1) binds GENE_2. TP53BP1 is not it."
+
+
+def test_dna_only_task_is_rebuilt_identically_and_only_its_dna_tells_the_answers(tmp_path):
+    from modeling_bioreason.data.build_substitution_dataset import SITE, build
+    from modeling_bioreason.tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
+
+    build(VEP, tmp_path)
+    frames = {}
+    for split in ("train", "val", "test"):
+        name = f"{split}-00000-of-00001.parquet"
+        frames[split] = pd.read_parquet(DNA_TASK / "data" / name)
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "data" / name), frames[split])  # seeded
+    everything = pd.concat(frames.values(), ignore_index=True)
+    assert everything["question"].nunique() == 1 and everything["reference_sequence"].is_unique
+    for reference, variant, answer in zip(everything["reference_sequence"], everything["variant_sequence"],
+                                          everything["answer"]):
+        assert [i for i, (a, b) in enumerate(zip(reference, variant)) if a != b] == [SITE] and variant[SITE] == answer
+    tokens = NucleotideTransformerTokenizer().tokenize(everything["variant_sequence"][0])
+    assert len(tokens) == 7 and tokens[4] == everything["answer"][0]  # two 6-mers, then one token per base
+    for split, frame in frames.items():  # each row's reference window is cut from the named ClinVar row
+        clinvar = pd.read_parquet(VEP / "data" / f"{split}-00000-of-00001.parquet")
+        for source, reference in zip(frame["source_row"][:10], frame["reference_sequence"][:10]):
+            index = int(source.rsplit("/", 1)[1])
+            assert clinvar["reference_sequence"][index][512 - SITE:512 - SITE + 17] == reference
 
 
 def test_brca1_windows_are_centred_on_the_reference_allele():

@@ -145,3 +145,75 @@ def test_lookup_only_run_reproduces_the_leak(tmp_path):
                                        output_dir=str(tmp_path)), progress=False)
     assert report["lookup_baseline"]["exact_question_matches"] == 145
     assert report["metrics"]["paper_lenient"]["accuracy"] > 0.95
+
+
+def _kegg_report(classes: int) -> dict:
+    from modeling_bioreason.tasks.kegg import kegg_labels
+
+    names = sorted(kegg_labels(), key=len, reverse=True)[:classes]  # the longest names first
+    per_class = [{"label": name, "support": 2, "precision": 0.0, "recall": 0.0, "f1": [0.0, 1.0, 0.5, 0.93][i % 4]}
+                 for i, name in enumerate(names)]
+    return {"task": "kegg_disease", "model": "/a/rather/long/machine/path/to/runs/quickstart/sft/final-checkpoint",
+            "config": "leak_free", "split": "test", "rows": 145, "metrics": {},
+            "details": {"strict": {"per_class": per_class},
+                        "paper_lenient": {"per_class": [dict(row, f1=0.0) for row in per_class]}}}
+
+
+@pytest.mark.parametrize("classes", [2, 5, 37])
+def test_per_class_chart_text_is_inside_the_figure_and_never_overlaps(classes):
+    """Every text of the rendered figure (title, class names, values, legend, ticks) by matplotlib's own extents."""
+    import itertools
+
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from modeling_bioreason.evaluation.report import per_class_figure
+
+    figure = per_class_figure(_kegg_report(classes))
+    figure.canvas.draw()
+    renderer, frame = figure.canvas.get_renderer(), figure.bbox
+    texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    cut = [text for text, box in boxes if box.x0 < frame.x0 or box.y0 < frame.y0 or box.x1 > frame.x1
+           or box.y1 > frame.y1]
+    assert not cut, f"text cut off at the figure's edge: {cut}"
+    overlapping = [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2) if box_a.overlaps(box_b)]
+    assert not overlapping, overlapping
+    axis = figure.axes[0]
+    assert axis.get_xlim() == (0.0, 1.0)
+    shown = [t.get_text() for t in axis.texts]
+    assert len(shown) == 2 * classes and shown.count("0.00") >= classes  # every bar has its value, zeros too
+    assert len(axis.get_yticklabels()) == classes
+    plt.close(figure)
+
+
+def test_report_table_names_what_each_count_column_counts():
+    from modeling_bioreason.evaluation.report import metric_table
+
+    metrics = {"strict": {"accuracy": 0.5, "unparseable": 2, "other": 1},
+               "paper_lenient": {"accuracy": 0.6, "unparseable": 3, "other": 0}}
+    header, _, strict, lenient = metric_table("kegg_disease", [("this model", metrics)])
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    cells = lambda row: dict(zip(columns, [c.strip() for c in row.strip("|").split("|")]))  # noqa: E731
+    assert cells(strict)["unparseable"] == "2" and cells(strict)["other (no KEGG label)"] == "1"
+    assert cells(strict)["no gold class named"] == "–"
+    assert cells(lenient)["unparseable"] == "–" and cells(lenient)["no gold class named"] == "3"
+
+
+def test_cli_evaluate_from_another_folder_finds_its_default_dataset(tmp_path, monkeypatch, capsys):
+    """`bioreason evaluate` without --dataset, run outside the repository: KEGG resolved as recipes resolve it, on its
+    leak-free config; a bad --dataset-repo-id is one line before any work."""
+    from modeling_bioreason.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", "--model", "lookup", "--limit", "2", "--output-dir", "out"]) == 0
+    out = capsys.readouterr().out
+    assert "config 'leak_free'" in out and "config 'default'" not in out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert Path(report["dataset"]).samefile(KEGG) and report["config"] == "leak_free" and report["rows"] == 2
+    assert report["dataset_repo_id"] is None  # the leak-free config has no Hub home: results would say so
+    assert main(["evaluate", "--model", "lookup", "--limit", "2", "--output-dir", "out2", "--config", "default",
+                 "--dataset-repo-id", "hub_cards/datasets/kegg"]) == 2
+    assert "--dataset-repo-id 'hub_cards/datasets/kegg' is not a Hub repo id" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "lookup", "--dataset", "no/such/folder/here"]) == 2
+    assert "Dataset folder 'no/such/folder/here' not found" in capsys.readouterr().err

@@ -60,7 +60,8 @@ def test_push_dry_run_of_shipped_folders(kind, folder, expected):
         with pytest.raises(ValueError, match="not on any public package index"):
             push(kind, ROOT / folder, "me/x", dry_run=True)
         return
-    result = push(kind, ROOT / folder, "me/x", dry_run=True, revision="v1", private=True)
+    result = push(kind, ROOT / folder, "me/x", dry_run=True, revision="v1", private=True,
+                  model="me/bioreason" if kind == "space" else None)
     paths = {item["path"] for item in result["files"]}
     assert expected <= paths and not any("__pycache__" in p or p.endswith(".pyc") for p in paths)
     assert result["repo_type"] == {"dataset": "dataset", "metric": "space", "space": "space"}[kind]
@@ -76,7 +77,8 @@ def test_space_card_has_the_required_yaml():
 
 def test_push_cli_dry_run_prints_the_files():
     result = subprocess.run([sys.executable, "-m", "modeling_bioreason.cli", "push", "space", "spaces_app",
-                             "--repo-id", "me/bioreason", "--dry-run"], capture_output=True, text=True, cwd=ROOT)
+                             "--repo-id", "me/bioreason", "--dry-run", "--model", "me/bioreason-model"],
+                            capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "would upload" in result.stdout and "app.py" in result.stdout
 

@@ -29,7 +29,7 @@ STRICT_CASES = {  # our rule on the same texts: answer span outside <think>, map
     "multiple_answer_lines_last_wins": "colorectal cancer",
     "no_answer_marker": UNPARSEABLE,
     "casing_punctuation_parenthetical": "amyotrophic lateral sclerosis",
-    "lowercase_marker_not_detected": UNPARSEABLE,
+    "lowercase_marker_not_detected": "melanoma",  # ours reads the marker in any case; BioReason's rule does not
     "gold_is_substring_of_prediction": "clear cell renal cell carcinoma",
     "negated_answer_still_contains_gold": UNPARSEABLE,
     "hyphen_not_normalised": "creutzfeldt-jakob disease",
@@ -156,6 +156,40 @@ def test_unparseable_is_never_a_true_negative_and_counts_sum_to_n():
     assert (strict["tp"], strict["fp"], strict["tn"], strict["fn"], strict["unparseable"]) == (0, 1, 1, 2, 1)
     assert strict["tp"] + strict["fp"] + strict["tn"] + strict["fn"] + strict["unparseable"] == result["n"] == 5
     assert strict["recall"] == 0.0 and strict["accuracy"] == pytest.approx(0.2)
+
+
+def test_variant_effect_scores_accumulate_batch_by_batch_with_add_batch():
+    """`evaluate`'s streaming door: scores are an input like predictions (a batch without them has none)."""
+    metric = evaluate.load(str(METRICS / "variant_effect"))
+    rows = [("Answer: benign", "Benign", -1.0), ("Answer: pathogenic", "Pathogenic; x", 2.0),
+            ("Answer: benign", "Pathogenic", 0.5), ("Answer: pathogenic", "Benign", 1.0)]
+    for start in (0, 2):
+        batch = rows[start:start + 2]
+        metric.add_batch(predictions=[r[0] for r in batch], references=[r[1] for r in batch],
+                         scores=[r[2] for r in batch])
+    streamed = metric.compute()
+    at_once = variant_effect_metrics(*map(list, zip(*rows)))
+    assert streamed["auroc"] == pytest.approx(at_once["ranking"]["auroc"]) and streamed["n_scored"] == 4
+    assert streamed["f1"] == pytest.approx(at_once["strict"]["f1"])
+    metric.add_batch(predictions=["Answer: benign"], references=["Benign"])  # no scores: predictions alone
+    metric.add_batch(predictions=["Answer: pathogenic"], references=["Pathogenic"], scores=[3.0])
+    mixed = metric.compute()
+    assert mixed["n"] == 2 and mixed["n_scored"] == 1 and mixed["auroc"] is None
+    assert "auroc" not in metric.compute(predictions=["Answer: benign"], references=["Benign"])
+
+
+@pytest.mark.parametrize("marker", ["Answer:", "ANSWER:", "answer:", "AnSwEr:"])
+def test_the_answer_marker_is_read_in_any_case_by_both_task_parsers(marker):
+    from modeling_bioreason.tasks import get_task
+    from modeling_bioreason.tasks.scoring import answer_prefix, format_ok
+
+    text = f"<think>\nStep 1\n</think>\n\n{marker} "
+    assert get_task("kegg_disease").parse(text + "Parkinson's disease") == "parkinson's disease"
+    assert get_task("variant_effect").parse(text + "Likely benign") == "benign"
+    assert answer_prefix(text + "benign") == text.rstrip() and format_ok(text + "benign")
+    assert paper_kegg_answer(text + "melanoma") == ("melanoma" if marker == "Answer:" else "")  # BioReason's, exact
+    out = evaluate.load(str(METRICS / "kegg_disease")).compute(predictions=[text + "melanoma"], references=["melanoma"])
+    assert out["accuracy"] == 1.0 and out["unparseable"] == 0
 
 
 def test_well_formed_wrong_kegg_disease_is_wrong_not_unparseable():

@@ -73,8 +73,9 @@ def test_processor_passed_as_tokenizer_and_bad_inputs(folder):
     processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
     pipe = pipeline(model=str(folder), tokenizer=processor, trust_remote_code=True)
     assert pipe.processor is processor
-    with pytest.raises(ValueError, match="takes chat messages"):
-        pipe("ACGT: what is this?")
+    for bad in (42, [], [ONE, 7]):
+        with pytest.raises(ValueError, match="takes chat messages"):
+            pipe(bad)
     with pytest.raises(ValueError, match=r"unknown content block type 'DNA' \(DNA blocks are typed 'dna'"):
         pipe([{"role": "user", "content": [{"type": "DNA", "sequence": "ACGT"}, {"type": "text", "text": "?"}]}])
     with pytest.raises(ValueError, match="needs its bases under 'sequence'"):
@@ -87,3 +88,51 @@ def test_processor_passed_as_tokenizer_and_bad_inputs(folder):
         pipe([[]])
     with pytest.raises(ValueError, match=r"message 0 \(user\): content is a dict"):
         pipe([{"role": "user", "content": {"type": "text", "text": "Which disease?"}}])
+
+
+def test_pipeline_over_a_dataset_streams_in_order(pipe):
+    """transformers' documented way to run a pipeline over a dataset: KeyDataset (and any iterator)."""
+    import datasets
+    from transformers.pipelines.pt_utils import KeyDataset
+
+    rows = datasets.Dataset.from_list([{"messages": c} for c in (ONE, TWO, ONE)])
+    streamed = pipe(KeyDataset(rows, "messages"), batch_size=2, max_new_tokens=4, do_sample=False,
+                    return_full_text=False)
+    assert not isinstance(streamed, list)  # an iterator, as for transformers' own pipelines
+    expected = [pipe(c, max_new_tokens=4, do_sample=False, return_full_text=False) for c in (ONE, TWO, ONE)]
+    assert list(streamed) == expected
+    assert list(pipe(iter([TWO]), max_new_tokens=4, do_sample=False, return_full_text=False)) == [expected[1]]
+
+
+def test_prefilled_assistant_turn_is_continued_as_one_message(pipe):
+    prefill = "<think>\nThe variant"
+    conversation = [*ONE, {"role": "assistant", "content": prefill}]
+    [out] = pipe(conversation, max_new_tokens=5, do_sample=False)
+    messages = out["generated_text"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] and messages[0] == ONE[0]
+    continuation = pipe(conversation, max_new_tokens=5, do_sample=False, return_full_text=False)[0]["generated_text"]
+    assert messages[1]["content"] == prefill + continuation
+    assert out["reasoning"] == messages[1]["content"].removeprefix("<think>").strip()  # read from the whole turn
+    assert out["answer"] == ""  # still thinking: no answer yet
+
+
+def test_a_plain_string_is_a_text_only_question(pipe, encoder_kind):
+    """What the Hub widget sends for pipeline_tag text-generation: a string in, the string continued out."""
+    _, processor = small_bioreason(encoder_kind)
+    question = "What does BRCA1 do?"
+    [out] = pipe(question, max_new_tokens=5, do_sample=False)
+    inputs = chat_inputs(processor, [[{"role": "user", "content": [{"type": "text", "text": question}]}]])
+    assert "dna_input_ids" not in inputs or inputs["dna_input_ids"].numel() == 0
+    direct = _direct(encoder_kind, [[{"role": "user", "content": [{"type": "text", "text": question}]}]],
+                     max_new_tokens=5, do_sample=False)[0].strip()
+    assert out["generated_text"] == question + direct
+    assert pipe([question, question], max_new_tokens=5, do_sample=False)[1] == [out]
+
+
+def test_save_pretrained_keeps_the_processor_and_the_folder_reloads(pipe, tmp_path):
+    pipe.save_pretrained(tmp_path / "saved")
+    saved = {p.name for p in (tmp_path / "saved").iterdir()}
+    assert {"processor_config.json", "chat_template.jinja", "dna_tokenizer", "pipeline_bioreason.py"} <= saved
+    again = pipeline(model=str(tmp_path / "saved"), trust_remote_code=True)
+    assert type(again).__name__ == "BioReasonPipeline"
+    assert again(ONE, max_new_tokens=5, do_sample=False) == pipe(ONE, max_new_tokens=5, do_sample=False)

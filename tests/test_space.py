@@ -4,6 +4,7 @@ really stop, and the Space running where `modeling_bioreason` cannot be imported
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -65,13 +66,19 @@ def _ask(client, **overrides):
     return client.submit(*arguments.values(), api_name="/respond")
 
 
-def test_api_has_only_named_endpoints_with_named_outputs(client):
+def test_api_has_only_named_endpoints_with_named_outputs(served, client):
     api = client.view_api(return_format="dict", print_info=False)
     assert set(api["named_endpoints"]) == {"/respond", "/explain_variant"} and not api["unnamed_endpoints"]
     respond = api["named_endpoints"]["/respond"]
     assert [r["label"] for r in respond["returns"]] == ["Reasoning", "Answer"]
-    assert [p["parameter_name"] for p in api["named_endpoints"]["/explain_variant"]["parameters"]] == [
-        "reference", "variant", "question"]
+    required = [p["parameter_name"] for p in respond["parameters"] if not p["parameter_has_default"]]
+    assert required == ["reference", "variant", "question"], required  # paste mode (the default) needs no file
+    explain = api["named_endpoints"]["/explain_variant"]
+    assert [p["parameter_name"] for p in explain["parameters"]] == ["reference", "variant", "question"]
+    assert [r["label"] for r in explain["returns"]] == ["Explanation (reasoning, answer, finished, note)"]
+    config = json.dumps(client.config)  # what the page is built from
+    assert str(served[1].model_path) == "model (a local folder)" and str(ROOT) not in served[1].model_path
+    assert "model (a local folder)" in config and str(Path(served[1].model_path)) not in ("", "model")
 
 
 def test_question_in_streamed_reasoning_and_answer_out(client):
@@ -102,17 +109,54 @@ def test_windows_up_to_the_models_dna_budget_are_answered_and_longer_ones_refuse
 def test_explain_variant_endpoint_returns_reasoning_and_answer(client):
     result = client.predict("ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA", "Which disease?",
                             api_name="/explain_variant")
-    assert set(result) == {"reasoning", "answer"}
+    assert set(result) == {"reasoning", "answer", "finished", "note"}
     for arguments, name in [((5, "ACGT", "Which?"), "reference"), (("ACGT", ["A"], "Which?"), "variant"),
                             (("ACGT", "ACGT", {"text": "Which?"}), "question")]:  # raw JSON from API/MCP callers
         with pytest.raises(Exception, match=f"`{name}` must be a string; got "):
             client.predict(*arguments, api_name="/explain_variant")
 
 
+def _mcp(url: str, tool: str | None = None, arguments: dict | None = None):
+    """List the MCP server's tools (and call `tool`), as an MCP client does, over streamable HTTP."""
+    import asyncio
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    async def run():
+        async with streamablehttp_client(url + "gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                tools = {t.name: t for t in (await session.list_tools()).tools}
+                called = await session.call_tool(tool, arguments) if tool else None
+                return tools, called
+
+    return asyncio.run(run())
+
+
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
+def test_generation_cut_inside_the_reasoning_returns_it_partial_through_the_api_and_mcp(served, monkeypatch):
+    """The MCP tool and /explain_variant: a completion that stops inside <think> keeps its reasoning and says so."""
+    pytest.importorskip("mcp")
+    demo, _, client = served
+    pieces = ["<think>\nThe variant sits in ", "an exon of BRCA1"]  # then the budget ran out
+    monkeypatch.setattr(app, "generate_stream", lambda inputs, budget: (piece for piece in pieces))
+    result = client.predict("ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA", "Which disease?",
+                            api_name="/explain_variant")
+    assert result["reasoning"] == "The variant sits in an exon of BRCA1" and result["answer"] is None
+    assert result["finished"] is False and "stopped inside the reasoning" in result["note"]
+    tools, called = _mcp(demo.local_url, "explain_variant", {"reference": "ACGTACGTTTGACAGATTACA",
+                                                            "variant": "ACGTACGTTTGACAGGTTACA", "question": "Which?"})
+    assert set(tools) == {"explain_variant"}  # /respond (uploads, streaming) is not an MCP tool
+    assert set(tools["explain_variant"].inputSchema["required"]) == {"reference", "variant", "question"}
+    text = "".join(getattr(block, "text", "") for block in called.content)
+    assert "The variant sits in an exon of BRCA1" in text and "stopped inside the reasoning" in text
+
+
 @RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 @pytest.mark.parametrize("text, shown", [
     ("<think>\nit is in BRCA1\n</think>\n\nAnswer: breast cancer", "### Answer\n**breast cancer**"),
-    ("<think>\nstill thinking", "### No answer\nThe model wrote no `Answer:` line"),
+    ("<think>\nstill thinking", "### No answer\nGeneration stopped inside the reasoning"),
     ("breast cancer, probably", "### No answer\nThe model wrote no `Answer:` line"),
     ("</think>\nAnswer:", "### No answer\nThe model wrote `Answer:` with nothing after it."),
 ])
@@ -279,13 +323,31 @@ def test_space_runs_and_answers_where_the_package_cannot_be_imported(model_folde
             _ask(client, reference="N" * 30).result(timeout=60)
         schema = json.loads(urllib.request.urlopen(url + "gradio_api/mcp/schema", timeout=10).read())
         tools = {tool["name"]: tool for tool in schema}
-        assert "DNA variant" in tools["explain_variant"]["description"]
+        assert set(tools) == {"explain_variant"} and "DNA variant" in tools["explain_variant"]["description"]
+        page = urllib.request.urlopen(url + "config", timeout=10).read().decode()
+        assert str(model_folder) not in page and "model (a local folder)" in page  # no machine path on the page
     finally:
         process.terminate()
         process.wait(timeout=30)
     log.seek(0)
     output = log.read()
     assert "is not installed on the Space" not in output, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]  # a refused input is the visitor's message, not a crash
+
+
+def test_a_pushed_space_without_its_model_setting_says_which_setting_to_set(tmp_path):
+    """The Space as the Hub boots it: `python app.py` in its own folder, without this package, and here without
+    BIOREASON_MODEL (no local folders on a Space): it stops at once, naming the setting."""
+    space = shutil.copytree(ROOT / "spaces_app", tmp_path / "space", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "BIOREASON_MODEL")}
+    env.update(HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", GRADIO_ANALYTICS_ENABLED="False")
+    booted = subprocess.run([sys.executable, "-c", SEALED, str(space / "app.py")], cwd=space, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert booted.returncode != 0 and "Traceback" not in booted.stderr, booted.stderr[-3000:]
+    assert "set the Space variable BIOREASON_MODEL to a model repo id" in booted.stderr
+    with pytest.raises(SystemExit, match=r"BIOREASON_MODEL='runs/quickstart/sft/final' is neither a folder here"):
+        app.check_model_setting("runs/quickstart/sft/final")
+    assert app.check_model_setting("me/bioreason") == "me/bioreason"
 
 
 def _bgzipped(tmp_path, bases: int, name: str) -> str:

@@ -108,3 +108,22 @@ def test_closing_the_tab_stops_the_generation(url, monkeypatch):
     while _generation_threads() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _generation_threads() == 0, "generation kept running after the visitor left"
+
+
+def test_a_refused_input_clears_the_last_answer(url, monkeypatch):
+    """The page after a refused question shows the refusal, not the previous question's answer."""
+    monkeypatch.setattr(app, "generate_stream", lambda inputs, budget: (p for p in ["<think>\nx\n</think>\n\n",
+                                                                                    "Answer: benign"]))
+    reference, variant, question = screenshot.example_inputs(3, bp=60)
+    with screenshot.chromium() as driver:
+        first = screenshot.ask(driver, url, reference, variant, question, timeout=60)
+        assert "benign" in first["answer"]
+        screenshot.fill(driver, "reference", "ACGTXYZ" * 5)
+        driver.find_element("css selector", "#ask").click()
+        deadline, toasts = time.monotonic() + 30, []
+        while not any(toasts) and time.monotonic() < deadline:  # the toast appears, then its text
+            time.sleep(0.1)
+            toasts = [t.get_attribute("textContent") or "" for t in driver.find_elements("css selector", ".toast-body")]
+        assert any("invalid character 'X'" in t for t in toasts), toasts
+        assert not driver.find_element("css selector", "#answer").text.strip()
+        assert not driver.find_elements("css selector", "#reasoning [data-testid='bot']")

@@ -254,6 +254,16 @@ def grpo_trainer(sft_run, encoder_kind, tmp_path_factory):
                                                                        f"training.output_dir={out}"]))
 
 
+def test_plain_trl_grpo_trainer_is_pointed_to_dna_grpo_trainer(sft_run, tmp_path):
+    """TRL's GRPOTrainer generates with the DNA but drops it in its log-prob passes: the error names the fix."""
+    from trl import GRPOTrainer
+
+    recipe = load_recipe("cpu-smoke-grpo", [f"model.model={sft_run[1]}", f"training.output_dir={tmp_path}",
+                                            "training.max_steps=1"])
+    with pytest.raises(ValueError, match=r"trl.GRPOTrainer .*modeling_bioreason.training.DNAGRPOTrainer"):
+        make_grpo_trainer(recipe, trainer_class=GRPOTrainer).train()
+
+
 def test_grpo_learns_with_one_encoding_per_prompt_and_exact_log_probs(grpo_trainer):
     trainer = grpo_trainer
     base = trainer.accelerator.unwrap_model(trainer.model).get_base_model()
@@ -413,12 +423,18 @@ def test_two_process_sft_matches_a_single_process_run(tmp_path):
         [sys.executable, "-m", "modeling_bioreason.cli", "train", "sft", *common, "--set",
          f"training.output_dir={tmp_path / 'single'}"], capture_output=True, text=True, timeout=600)
     assert single.returncode == 0, single.stderr[-2000:]
+    # First contact: no deprecation noise about gradient checkpointing, no TRL draft card beside ours, one summary
+    # whose next command evaluates on the leak-free config
+    assert "gradient_checkpointing" not in single.stderr and not (tmp_path / "single" / "README.md").exists()
+    assert single.stdout.count("SFT done") == 1 and "--config leak_free" in single.stdout
+    assert "--config default" not in single.stdout
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541"]
     double = subprocess.run(
         [*torchrun, "-m", "modeling_bioreason.cli", "train", "sft", *common, "--set",
          f"training.output_dir={tmp_path / 'ddp'}", "--set", "training.per_device_train_batch_size=2", "--set",
          "training.use_cpu=true"], capture_output=True, text=True, timeout=600)
     assert double.returncode == 0, double.stderr[-3000:]
+    assert double.stdout.count("SFT done") == 1 and double.stdout.count("Evaluate it:") == 1  # rank 0 only
     state = json.loads(next((tmp_path / "ddp").glob("checkpoint-*/trainer_state.json")).read_text())
     assert state["global_step"] == 4 and (tmp_path / "ddp" / "final" / "model.safetensors").exists()
     assert losses(tmp_path / "ddp") == pytest.approx(losses(tmp_path / "single"), abs=1e-3)

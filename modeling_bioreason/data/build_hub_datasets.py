@@ -223,7 +223,12 @@ def build_brca1(shared: Path, out: Path) -> dict:
 
 # ----------------------------------------------------------------------------------------------- dataset_info
 def write_dataset_info(card_dir: Path) -> list[dict]:
-    """Rewrite the card's `dataset_info` from the parquet files its `configs` point at."""
+    """
+    Rewrite the card's `dataset_info` from the Parquet files its `configs` point at, as `datasets` writes it on a
+    push (serialised by `datasets.DatasetInfo` itself): per split `num_bytes` (the Arrow size, `_estimate_nbytes`,
+    what `push_to_hub` records) and `num_examples`; per config `download_size` (the Parquet files' bytes) and
+    `dataset_size` (the splits' Arrow bytes).
+    """
     import datasets
     import yaml
 
@@ -233,16 +238,19 @@ def write_dataset_info(card_dir: Path) -> list[dict]:
     meta = yaml.safe_load(front)
     infos = []
     for config in meta["configs"]:
-        splits, features = [], None
+        splits, features, download_size = datasets.SplitDict(), None, 0
         for entry in config["data_files"]:
             path = card_dir / entry["path"]
             part = datasets.Dataset.from_parquet(str(path))
             features = features or part.features
             if part.features != features:
                 raise ValueError(f"{path}: features differ from the config's other splits")
-            splits.append({"name": entry["split"], "num_bytes": path.stat().st_size, "num_examples": len(part)})
-        feature_yaml = [{"name": n, "dtype": f.dtype} for n, f in features.items()]
-        infos.append({"config_name": config["config_name"], "features": feature_yaml, "splits": splits})
+            splits.add(datasets.SplitInfo(name=entry["split"], num_bytes=part._estimate_nbytes(),
+                                          num_examples=len(part)))
+            download_size += path.stat().st_size
+        info = datasets.DatasetInfo(features=features, splits=splits, download_size=download_size,
+                                    dataset_size=sum(split.num_bytes for split in splits.values()))
+        infos.append({"config_name": config["config_name"], **info._to_yaml_dict()})
     meta["dataset_info"] = infos
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=120)
     card.write_text(f"---\n{front}---{body}", encoding="utf-8")

@@ -74,6 +74,107 @@ def row_to_messages(
     return messages
 
 
+def resolve_dataset_path(path: str | os.PathLike, *bases: str | os.PathLike, setting: str = "--dataset") -> str:
+    """
+    A dataset folder or Hub id, usable from any working directory: an existing path as given (absolute or from the
+    current directory), else relative to each of `bases` (e.g. a recipe's folder), else relative to the source tree
+    that holds this package (where `hub_cards/datasets/...` lives), else a Hub id (`owner/name`) left to `datasets`.
+    A path found nowhere is an error naming where it was looked for, and `setting` (what sets it).
+    """
+    from importlib.resources import files
+
+    path = os.fspath(path)
+    if os.path.exists(path):
+        return path
+    if os.path.isabs(path):
+        raise FileNotFoundError(f"Dataset folder {path!r} does not exist; set {setting} to a folder or a Hub id.")
+    package_root = Path(str(files("modeling_bioreason"))).parent
+    for base in (*[Path(b).resolve() for b in bases], package_root):
+        if (base / path).exists():
+            return str(base / path)
+    if path.count("/") == 1 and not path.startswith("."):
+        return path  # a Hub dataset id
+    looked = ", ".join(["the current directory", *[str(b) for b in bases], str(package_root)])
+    raise FileNotFoundError(f"Dataset folder {path!r} not found (looked in {looked}); set {setting} to a folder or a "
+                            "Hub id (owner/name).")
+
+
+# The Hub's name for the validation split; the name this project used before still loads it.
+SPLIT_ALIASES = {"val": "validation", "validation": "val"}
+
+
+def resolve_split(path: str | os.PathLike, config: str, split: str) -> str:
+    """`split` as the dataset names it: `val` loads a dataset's `validation` split (and the reverse) when the
+    dataset has no split of that exact name, also inside `datasets`' split expressions (`val+test`, `val[:10]`)."""
+    parts = [part.partition("[") for part in split.split("+")]
+    if not any(name.strip() in SPLIT_ALIASES for name, _, _ in parts):
+        return split
+    import datasets
+
+    try:
+        names = datasets.get_dataset_split_names(os.fspath(path), config)
+    except Exception:  # noqa: BLE001 - an unreadable dataset fails in load_dataset with its own message
+        return split
+    renamed = []
+    for name, bracket, rest in parts:
+        alias = SPLIT_ALIASES.get(name.strip())
+        renamed.append((alias if alias and name.strip() not in names and alias in names else name) + bracket + rest)
+    return "+".join(renamed)
+
+
+def _card_header(folder: Path) -> dict:
+    import yaml
+
+    card = folder / "README.md"
+    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+    if not text.startswith("---"):
+        return {}
+    header = yaml.safe_load(text.split("---", 2)[1]) or {}
+    return header if isinstance(header, dict) else {}
+
+
+def _data_file_patterns(config: dict) -> list[str]:
+    """Every path pattern a card config reads: `data_dir` and `data_files` (a string, a list, `{split, path}`
+    entries or a split -> path mapping, each path a string or a list)."""
+    found = [config["data_dir"]] if isinstance(config.get("data_dir"), str) else []
+    entries = config.get("data_files") or []
+    if isinstance(entries, (str, dict)):
+        entries = [entries]
+    for entry in entries:
+        if isinstance(entry, dict):
+            paths = entry.get("path", []) if "path" in entry else list(entry.values())
+        else:
+            paths = entry
+        for item in paths if isinstance(paths, list) else [paths]:
+            found += item if isinstance(item, list) else [item]
+    return [str(item) for item in found]
+
+
+def check_data_files_inside(folder: str | os.PathLike, config: str | None = None) -> None:
+    """
+    Refuse a dataset folder whose card reads files outside it (an absolute path, `..`, a URL, or a link out of it),
+    for `config` or, when None, every config: `evaluate` would score rows the folder does not hold, and a pushed copy
+    would silently lack that split.
+    """
+    import glob
+
+    folder = Path(folder)
+    root = folder.resolve()
+    for entry in _card_header(folder).get("configs") or []:
+        if not isinstance(entry, dict) or (config is not None and entry.get("config_name") != config):
+            continue
+        for pattern in _data_file_patterns(entry):
+            where = f"{folder}/README.md: config {entry.get('config_name')!r} reads {pattern!r}"
+            if "://" in pattern or os.path.isabs(pattern) or not Path(os.path.normpath(root / pattern)).is_relative_to(
+                    root):
+                raise ValueError(f"{where}, outside the dataset folder; data files must live inside it (copy them in "
+                                 "and give their path relative to the folder).")
+            for match in glob.glob(str(folder / pattern), recursive=True):
+                if not Path(match).resolve().is_relative_to(root):
+                    raise ValueError(f"{where}: {os.path.relpath(match, folder)} is a link to "
+                                     f"{Path(match).resolve()}, outside the dataset folder; copy the file in.")
+
+
 def _local_data_files(builder) -> list[str]:
     files = [str(f) for split_files in (builder.config.data_files or {}).values() for f in split_files]
     return [f for f in files if os.path.isfile(f)]
@@ -81,7 +182,8 @@ def _local_data_files(builder) -> list[str]:
 
 def load_split(path: str | os.PathLike, config: str = "default", split: str = "test"):
     """
-    Load one split of a Hub-layout dataset folder (or Hub id) with `datasets`, checking its columns.
+    Load one split of a Hub-layout dataset folder (or Hub id) with `datasets`, checking its columns. `val` and
+    `validation` name the same split; a folder's data files must lie inside it (`check_data_files_inside`).
 
     The `datasets` cache keys local files by path and modification time only, so a file rewritten in place with an
     old timestamp (`cp -p`, `tar x`, `rsync -t`) would be served from the cache with its old rows. The cache built
@@ -91,6 +193,9 @@ def load_split(path: str | os.PathLike, config: str = "default", split: str = "t
 
     from ..sources import files_fingerprint
 
+    if os.path.isdir(path):
+        check_data_files_inside(path, config)
+    split = resolve_split(path, config, split)
     try:
         builder = datasets.load_dataset_builder(os.fspath(path), config)
         local = _local_data_files(builder)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LOOKUP_MODEL = "lookup"  # --model lookup: score the lookup baseline alone, without a model
+DNA_ABLATIONS = ("shuffle", "reference-only", "zero")  # see evaluation/ablation.py
 # (field, ok, rule) for the numeric settings; a value outside its range is refused, naming it.
 CHECKS = (
     ("batch_size", lambda v: v >= 1, "must be >= 1"),
@@ -26,6 +27,9 @@ class EvaluationConfig:
     model: str
     task: str | None = None  # kegg_disease / variant_effect; default: the dataset card's `bioreason_task`
     dataset: str = "hub_cards/datasets/kegg"
+    # The dataset's Hub id, which results exported to a model card cite (default: the dataset itself when it is a Hub
+    # id, else its card's `bioreason_hub_id`).
+    dataset_repo_id: str | None = None
     config: str = "default"
     split: str = "test"
     output_dir: str = "runs/evaluate"
@@ -46,6 +50,14 @@ class EvaluationConfig:
     # A BioReason folder loads through this package's own classes; any other folder's code (auto_map) runs only with
     # this set, as in transformers.
     trust_remote_code: bool = False
+    # Re-run the same rows with the DNA altered, each mode as a run of its own under <output_dir>/dna_ablation/<mode>,
+    # and report each beside the intact run (paired McNemar test). Repeatable on the command line.
+    dna_ablation: list[str] = field(default_factory=list, metadata={
+        "action": "extend", "choices": DNA_ABLATIONS, "metavar": "MODE",
+        "help": "shuffle (each row gets another row's DNA), reference-only (variant window := reference window), "
+                "zero (projected DNA features zeroed); repeatable"})
+    # Set on the runs that --dna-ablation starts (never on the command line): the mode this run evaluates.
+    ablation: str | None = field(default=None, init=False)
 
     def __post_init__(self):
         for name, ok, rule in CHECKS:
@@ -59,7 +71,12 @@ class EvaluationConfig:
         for name in ("model", "dataset", "split", "output_dir", "baseline_split"):
             if not str(getattr(self, name)).strip():
                 raise ValueError(f"--{name.replace('_', '-')} is empty.")
+        unknown = [mode for mode in self.dna_ablation if mode not in DNA_ABLATIONS]
+        if unknown:
+            raise ValueError(f"--dna-ablation {unknown[0]}: expected one of {', '.join(DNA_ABLATIONS)}.")
+        self.dna_ablation = list(dict.fromkeys(self.dna_ablation))
 
     def identity(self) -> dict:
-        resumable = {"limit", "batch_size", "output_dir", "device", "zero_shot_baseline", "trust_remote_code"}  # report-side only
+        resumable = {"limit", "batch_size", "output_dir", "device", "zero_shot_baseline", "trust_remote_code",
+                     "dataset_repo_id", "dna_ablation"}  # report-side only (each ablation is a run of its own)
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in resumable}

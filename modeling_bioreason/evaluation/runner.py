@@ -28,11 +28,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ..data.tasks import load_split
+from ..data.tasks import load_split, resolve_split
 from ..data.windows import trim_flanks
 from ..sources import model_fingerprint, module_fingerprint, require_dataset, require_model
-from ..tasks import Task, task_of_dataset
+from ..tasks import Task, dataset_repo_id, task_of_dataset
 from ..tasks.scoring import answer_prefix
+from . import ablation
 from .baseline import lookup_answers
 from .config import LOOKUP_MODEL, EvaluationConfig
 from .report import HOW_TO_READ, write_markdown, write_per_class_chart
@@ -342,12 +343,13 @@ def _check_rows_fingerprints(log: PredictionLog, rows: list[dict]) -> list[int]:
     return stale_in_range
 
 
-def evaluate(config: EvaluationConfig, model=None, processor=None, progress: bool = True) -> dict:
+def evaluate(config: EvaluationConfig, model=None, processor=None, progress: bool = True, predictor=None) -> dict:
     """
     Run (or resume) an evaluation and write its report. Returns the report dict.
 
-    A loaded `model`/`processor` may be passed instead of loading `config.model`; `config.model == "lookup"` scores
-    the lookup baseline alone. The task comes from `config.task` or the dataset card (never from the answers).
+    A loaded `model`/`processor` (or a `predictor`) may be passed instead of loading `config.model`;
+    `config.model == "lookup"` scores the lookup baseline alone. The task comes from `config.task` or the dataset card
+    (never from the answers). `config.dna_ablation` runs each mode as an evaluation of its own (`ablation.py`).
     """
     from tqdm.auto import tqdm
 
@@ -356,9 +358,18 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     output_dir = Path(config.output_dir)
     check_device(config.device)
     require_dataset(config.dataset)
-    if model is None and config.model != LOOKUP_MODEL:
+    if model is None and predictor is None and config.model != LOOKUP_MODEL:
         require_model(config.model)
     task = task_of_dataset(config.dataset, config.config, config.task)
+    hub_id = dataset_repo_id(config.dataset, config.config, config.dataset_repo_id)  # checked before any work
+    if config.dna_ablation:  # refused before any work: what the dataset or the model cannot be ablated with
+        if config.model == LOOKUP_MODEL:
+            ablation.check_model(config.dna_ablation, "lookup")
+        from .zero_shot import is_evo2_causal_lm, is_nt_masked_lm
+
+        if model is None and predictor is None and (is_nt_masked_lm(config.model) or is_evo2_causal_lm(config.model)):
+            ablation.check_model(config.dna_ablation, "zero_shot_dna")
+        ablation.check_dataset(config.dna_ablation, config.dataset, config.config, config.split)
     dataset = load_split(config.dataset, config.config, config.split)
     if len(dataset) == 0:
         raise ValueError(f"Split {config.split!r} of {config.dataset!r} ({config.config}) is empty: nothing to evaluate.")
@@ -367,11 +378,14 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     rows = dataset.to_list()
     where = f"dataset {config.dataset!r} ({config.config}/{config.split})"
     task.check_rows(rows, where, trim_per_side=config.trim_per_side, iupac_ok=True)  # IUPAC: see the model below
+    ablation.check_rows(config.dna_ablation, rows, f"the evaluated set of {where}")
+    if config.ablation:  # this run is one DNA ablation of another: the same rows, their DNA altered
+        rows = ablation.ablate_rows(rows, config.ablation, config.seed)
     import datasets
 
     split_names = datasets.get_dataset_split_names(config.dataset, config.config)
     _check_baselines(config, task, split_names)
-    has_baseline = config.baseline_split in split_names
+    has_baseline = resolve_split(config.dataset, config.config, config.baseline_split) in split_names
     train_rows = []
     if has_baseline:  # a test-only benchmark (BRCA1 SGE) has no split to look answers up in
         train = load_split(config.dataset, config.config, config.baseline_split)
@@ -396,7 +410,9 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     started = time.perf_counter()
     kind, skipped, score_seconds = "lookup", {}, 0.0
     if config.model != LOOKUP_MODEL:
-        if model is not None:
+        if predictor is not None:
+            pass
+        elif model is not None:
             predictor = BioReasonPredictor(model, processor, task)
         elif pending:
             predictor = load_model(config.model, config.device, task, config.trust_remote_code, config.dtype)
@@ -407,6 +423,10 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
             task.check_rows(rows, where, trim_per_side=config.trim_per_side)  # its processor refuses IUPAC codes
         kind = predictor.kind if predictor is not None else json.loads(
             (output_dir / "run_config.json").read_text()).get("kind", "model")
+        if config.dna_ablation:
+            ablation.check_model(config.dna_ablation, kind)
+        if config.ablation == "zero" and predictor is not None:
+            predictor = ablation.zeroed_dna_predictor(predictor)
     if pending and config.model != LOOKUP_MODEL and kind == "zero_shot_dna":
         if not task.has_score:
             raise ValueError(f"{config.model!r} is a DNA language model (a zero-shot DNA baseline): it scores "
@@ -465,6 +485,7 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         "model": config.model,
         "kind": kind,
         "dataset": config.dataset,
+        "dataset_repo_id": hub_id,  # the Hub id results cite (None: the folder has none; see --dataset-repo-id)
         "config": config.config,
         "split": config.split,
         "rows": len(rows),
@@ -485,6 +506,10 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         "seconds_this_run": round(elapsed, 2),
         "score_seconds_this_run": round(score_seconds, 2),
     }
+    if config.dna_ablation:
+        report["dna_reliance"] = ablation.run_ablations(config, task, rows, (predictions, row_scores),
+                                                        predictor if config.model != LOOKUP_MODEL else None, progress,
+                                                        model, processor)
     (output_dir / "report.json").write_text(json.dumps(report, indent=2))
     write_markdown(report, output_dir / "report.md")
     write_per_class_chart(report, output_dir / "per_class.png")
@@ -498,7 +523,8 @@ def _check_baselines(config: EvaluationConfig, task: Task, split_names: list[str
     from .zero_shot import is_evo2_causal_lm, is_nt_masked_lm
 
     default = next(f.default for f in dataclasses.fields(EvaluationConfig) if f.name == "baseline_split")
-    if config.baseline_split != default and config.baseline_split not in split_names:
+    if config.baseline_split != default and resolve_split(config.dataset, config.config,
+                                                         config.baseline_split) not in split_names:
         raise ValueError(f"--baseline-split {config.baseline_split!r}: {config.dataset!r} ({config.config}) has no "
                          f"such split; it has {sorted(split_names)}.")
     path = config.zero_shot_baseline

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from .base import REQUIRED_COLUMNS, Task, completion_text
 from .kegg import KeggDiseaseTask
+from .substitution import SubstitutedBaseTask
 from .variant_effect import VariantEffectTask
 
-TASKS = {"kegg_disease": KeggDiseaseTask, "variant_effect": VariantEffectTask}
+TASKS = {"kegg_disease": KeggDiseaseTask, "variant_effect": VariantEffectTask,
+         "substituted_base": SubstitutedBaseTask}
 ALIASES = {"kegg": "kegg_disease", "vep": "variant_effect", "brca1_sge": "variant_effect"}
 
 
@@ -76,6 +78,34 @@ def task_of_dataset(dataset: str | os.PathLike, config: str = "default", task=No
     return get_task(declared)
 
 
+def dataset_repo_id(dataset: str | os.PathLike, config: str = "default", given: str | None = None) -> str | None:
+    """
+    The Hub id a dataset config is published as, which evaluation results cite: `given` (`--dataset-repo-id`), the
+    dataset itself when it is a Hub id, else its card's `bioreason_hub_id` (one id, or a mapping config -> id). None
+    when there is none; an id that `huggingface_hub` rejects is an error naming where it came from.
+    """
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    dataset = os.fspath(dataset)
+    if given is None and "/" in dataset and not os.path.exists(dataset):
+        try:
+            validate_repo_id(dataset)
+            return dataset
+        except HFValidationError:
+            pass
+    declared = given if given is not None else (_card_yaml(dataset) or {}).get("bioreason_hub_id")
+    if isinstance(declared, dict):
+        declared = declared.get(config)
+    if declared is None:
+        return None
+    try:
+        validate_repo_id(declared)
+    except HFValidationError as error:
+        where = "--dataset-repo-id" if given is not None else f"{dataset}/README.md `bioreason_hub_id`"
+        raise ValueError(f"{where} {declared!r} is not a Hub repo id ({error})") from None
+    return declared
+
+
 def sync_metric_modules(metrics_dir: str | os.PathLike | None = None) -> list[Path]:
     """Write the byte copies of `scoring.py` that the sealed metric modules carry as `bioreason_scoring.py`."""
     root = Path(metrics_dir) if metrics_dir else Path(__file__).resolve().parents[2] / "hub_cards" / "metrics"
@@ -87,5 +117,6 @@ def sync_metric_modules(metrics_dir: str | os.PathLike | None = None) -> list[Pa
     return written
 
 
-__all__ = ["ALIASES", "REQUIRED_COLUMNS", "TASKS", "KeggDiseaseTask", "Task", "VariantEffectTask", "completion_text",
-           "get_task", "sync_metric_modules", "task_of_dataset"]
+__all__ = ["ALIASES", "REQUIRED_COLUMNS", "TASKS", "KeggDiseaseTask", "SubstitutedBaseTask", "Task",
+           "VariantEffectTask", "completion_text", "dataset_repo_id", "get_task", "sync_metric_modules",
+           "task_of_dataset"]

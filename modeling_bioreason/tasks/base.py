@@ -51,6 +51,11 @@ class Task:
     def gold_label(self, answer: str):
         raise NotImplementedError
 
+    def paper_lenient_gold(self, answer: str):
+        """What a row's `paper_lenient_predictions` entry equals when the row is right under that rule (per-row
+        correctness, e.g. for paired tests); the strict gold label unless the rule cleans the answer otherwise."""
+        return self.gold_label(answer)
+
     def parse(self, generation: str) -> str:
         """The strict prediction of a generated text: a label, `unparseable` (or `other` for KEGG)."""
         raise NotImplementedError

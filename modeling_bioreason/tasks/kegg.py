@@ -42,6 +42,9 @@ class KeggDiseaseTask(Task):
             raise ValueError(f"{answer!r} is not one of the {len(self.labels)} KEGG diseases.")
         return label
 
+    def paper_lenient_gold(self, answer: str) -> str:
+        return scoring.paper_clean_gold(answer)  # BioReason's rule compares the cleaned answer
+
     def parse(self, generation: str) -> str:
         return scoring.map_to_label(scoring.extract_answer(generation), self.labels)
 

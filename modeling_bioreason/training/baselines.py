@@ -2,7 +2,9 @@
 
 * **LLM-only** (`model.architecture: llm_only`): the language model alone, with the reference and variant sequences
   written into the prompt as text and no DNA encoder at all (BioReason's own "LLM-only" baseline still passed two
-  projected CLS embeddings). LoRA SFT on the same targets; exported as a plain causal-LM folder.
+  projected CLS embeddings). LoRA SFT on the same targets (or full SFT with `lora.enabled: false`), with TRL's
+  SFTTrainer (`BioReasonSFTTrainer`: the same loss, the LM head run on the answer tokens only on CPU); exported as a
+  plain causal-LM folder.
 * **DNA-only** (`model.architecture: dna_only`): the frozen DNA encoder (NT-v2 or Evo 2, read at `dna_feature_layer`)
   on reference and variant, attention pooling over tokens, and an MLP on the concatenated pair of pooled vectors; a
   37-way (KEGG) or binary (VEP) classifier.
@@ -21,7 +23,7 @@ from ..dna_only import DNAOnlyClassifier, DNAOnlyConfig, DNAPairCollator
 from ..hub import write_model_card
 from ..processing_bioreason import CHAT_TEMPLATE
 from .checkpoints import plan_run
-from .recipe import Recipe
+from .recipe import Recipe, trainer_arguments
 from .rows import load_rows, recipe_task
 
 __all__ = ["DNAOnlyClassifier", "DNAOnlyConfig", "DNAPairCollator", "run_baseline"]  # the model: ..dna_only
@@ -42,13 +44,15 @@ def _dna_only_trainer(recipe: Recipe, train) -> tuple:
         encoder = load_dna_encoder(source)
     kind = encoder_kind(encoder.config.model_type)
     config = DNAOnlyConfig(dna_config=encoder.config, dna_feature_layer=recipe.model.dna_feature_layer,
-                           dna_truncation=recipe.data.dna_truncation, id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
+                           dna_truncation=recipe.data.dna_truncation, id2label=dict(enumerate(labels)),
+                           label2id={label: i for i, label in enumerate(labels)})
     model = DNAOnlyClassifier(config)
     model.dna_encoder.load_state_dict(encoder.state_dict())
     tokenizer = kind.tokenizer(source)
     collator = DNAPairCollator(tokenizer, config.label2id, task, recipe.data.trim_per_side,
                                recipe.data.max_dna_tokens or kind.dna_tokens, recipe.data.dna_truncation)
-    args = TrainingArguments(**{"report_to": "none", **recipe.training}, remove_unused_columns=False)
+    args = TrainingArguments(**trainer_arguments(TrainingArguments, {"report_to": "none", **recipe.training}),
+                             remove_unused_columns=False)
     return Trainer(model=model, args=args, train_dataset=train, data_collator=collator), tokenizer
 
 
@@ -86,18 +90,20 @@ def prepare_text_tokenizer(model, tokenizer) -> None:
 
 def _llm_only_trainer(recipe: Recipe, train) -> tuple:
     from peft import LoraConfig
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     from .models import load_text_model
+    from .sft_trainer import BioReasonSFTTrainer  # TRL's SFTTrainer; on CPU the LM head runs on the answer tokens only
 
     model, tokenizer = load_text_model(recipe.model.text_model, recipe.model.trust_remote_code)
     prepare_text_tokenizer(model, tokenizer)
-    args = SFTConfig(**{"report_to": "none", **recipe.training}, remove_unused_columns=False,
-                     dataset_kwargs={"skip_prepare_dataset": True})
+    args = SFTConfig(**trainer_arguments(SFTConfig, {"report_to": "none", **recipe.training}),
+                     remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True})
     lora = LoraConfig(r=recipe.lora.r, lora_alpha=recipe.lora.alpha, lora_dropout=recipe.lora.dropout,
                       target_modules="all-linear", task_type="CAUSAL_LM") if recipe.lora.enabled else None
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, peft_config=lora,
-                         data_collator=TextSFTCollator(tokenizer, recipe.data.trim_per_side, recipe.data.reasoning_lines))
+    trainer = BioReasonSFTTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
+                                  peft_config=lora, data_collator=TextSFTCollator(
+                                      tokenizer, recipe.data.trim_per_side, recipe.data.reasoning_lines))
     return trainer, tokenizer
 
 

@@ -15,7 +15,7 @@ from .export import finish
 from .grpo_trainer import DNAGRPOTrainer
 from .lora import make_lora_config
 from .models import load_model, set_dna_budget
-from .recipe import Recipe
+from .recipe import Recipe, trainer_arguments
 from .rows import load_rows, recipe_task
 
 
@@ -82,7 +82,8 @@ def make_grpo_trainer(recipe: Recipe, trainer_class: type = DNAGRPOTrainer, rows
     from trl import GRPOConfig
 
     check_grpo_recipe(recipe)
-    args = GRPOConfig(**{"report_to": "none", **recipe.training}, remove_unused_columns=False)
+    args = GRPOConfig(**trainer_arguments(GRPOConfig, {"report_to": "none", **recipe.training}),
+                      remove_unused_columns=False)
     rows = load_rows(recipe, recipe.data.train_split, recipe.data.limit) if rows is None else rows
     model, processor = load_model(recipe.model, seed=args.seed)
     set_dna_budget(processor, model, recipe.data)

@@ -25,6 +25,7 @@ import torch
 
 from .lora import lora_merged_for_sampling
 from .scored_head import compact_head_applies, completion_log_probs
+from .sft_trainer import WithoutDraftCard
 
 try:
     from trl import GRPOTrainer
@@ -46,7 +47,7 @@ class EpochSeededRepeatSampler(RepeatSampler):
             self.generator.manual_seed(self.seed + epoch)
 
 
-class DNAGRPOTrainer(GRPOTrainer):
+class DNAGRPOTrainer(WithoutDraftCard, GRPOTrainer):
     """
     `trl.GRPOTrainer` for BioReason: prompts are chat messages whose user turn holds DNA blocks; the DNA is encoded
     once per generation batch and its projected features follow the completions through every log-prob pass.

@@ -23,12 +23,14 @@ def make_lora_config(model, settings: LoraSettings):
     fully trained (`modules_to_save`). The DNA tokens `<|dna_start|>` / `<|dna_end|>` learn through the model's
     `dna_boundary_embeddings` (also in `modules_to_save`), a zero-initialised additive embedding, so the LM's (possibly
     tied) embedding matrix stays frozen; `<|dna_pad|>` positions are replaced by DNA features and need no embedding.
-    BioReason left all three rows untrained. The DNA encoder stays frozen.
+    BioReason left all three rows untrained. The DNA encoder stays frozen unless `config.freeze_dna_encoder` is off
+    (recipe `model.freeze_dna_encoder: false`): then it trains in full.
     """
     from peft import LoraConfig
 
     modules_to_save = (["dna_projector"] if settings.train_projector else []) + (
-        ["dna_boundary_embeddings"] if settings.train_dna_token_rows else [])
+        ["dna_boundary_embeddings"] if settings.train_dna_token_rows else []) + (
+        [] if model.config.freeze_dna_encoder else ["dna_encoder"])  # recipe: model.freeze_dna_encoder: false
     return LoraConfig(
         r=settings.r,
         lora_alpha=settings.alpha,

@@ -63,7 +63,8 @@ def load_model(source: ModelSource, seed: int = 0):
     torch.manual_seed(seed)
     text_model, tokenizer = load_text_model(source.text_model, source.trust_remote_code)
     return build_bioreason(text_model, load_dna_model(source.dna_model), tokenizer=tokenizer,
-                           projector_type=source.projector_type, dna_feature_layer=source.dna_feature_layer)
+                           projector_type=source.projector_type, dna_feature_layer=source.dna_feature_layer,
+                           freeze_dna_encoder=source.freeze_dna_encoder)
 
 
 def set_dna_budget(processor, model, data: DataSource) -> None:

@@ -42,6 +42,7 @@ class ModelSource:
     projector_type: str = "linear"
     dna_feature_layer: int | str | None = None
     architecture: str = "bioreason"  # or a baseline: "llm_only" (text model only), "dna_only" (encoder classifier)
+    freeze_dna_encoder: bool = True  # false: the DNA encoder's weights train too (BioReason kept it frozen)
     trust_remote_code: bool = False  # BioReason folders load through this package; anything else needs this
 
     def __post_init__(self):
@@ -71,7 +72,7 @@ class DataSource:
     config: str = "default"
     task: str | None = None  # kegg_disease / variant_effect; default: the dataset card's `bioreason_task`
     train_split: str = "train"
-    eval_split: str | None = "val"
+    eval_split: str | None = "validation"  # `val` (the old name) loads it too
     trim_per_side: int = 0  # BioReason's KEGG SFT fed untrimmed 4 kb windows (672 NT tokens); 1024 trims to 329
     # BioReason's max_length_dna; null: the encoder's (dna_encoders: NT-v2 1,024, Evo 2 2,048, the paper's settings)
     max_dna_tokens: int | None = None
@@ -221,23 +222,36 @@ def recipe_path(name_or_path: str) -> Path:
 
 
 def resolve_data_path(path: str, recipe_file: Path) -> str:
+    """A recipe's `data.dataset`, usable from any working directory: as given, else next to the recipe file, else in
+    the source tree that holds this package, else a Hub id (see `data.tasks.resolve_dataset_path`)."""
+    from ..data.tasks import resolve_dataset_path
+
+    return resolve_dataset_path(path, recipe_file.resolve().parent, setting="data.dataset")
+
+
+def trainer_arguments(config_class, training: dict) -> dict:
     """
-    A recipe's `data.dataset`, usable from any working directory: an existing path as given (absolute or from the
-    current directory), else relative to the recipe file, else relative to the source tree that holds this package
-    (where `hub_cards/datasets/...` lives), else a Hub id (`owner/name`) left to `datasets`.
+    A recipe's `training:` for `config_class` (`SFTConfig`, `GRPOConfig`, `TrainingArguments`) under transformers'
+    current names: `gradient_checkpointing(_kwargs)` is a deprecated alias of `activation_checkpointing(_kwargs)`,
+    and transformers warns whenever it is set, which TRL's configs do by default. Its value (or the class default)
+    is passed under the new name, so recipes keep their keys and nothing warns.
     """
-    if os.path.exists(path):
-        return path
-    if os.path.isabs(path):
-        raise FileNotFoundError(f"Dataset folder {path!r} does not exist; set data.dataset to a folder or a Hub id.")
-    package_root = Path(str(files("modeling_bioreason"))).parent
-    for base in (recipe_file.resolve().parent, package_root):
-        if (base / path).exists():
-            return str(base / path)
-    if path.count("/") == 1 and not path.startswith("."):
-        return path  # a Hub dataset id
-    raise FileNotFoundError(f"Dataset folder {path!r} not found (looked in the current directory, next to the recipe "
-                            f"{recipe_file} and in {package_root}); set data.dataset to a folder or a Hub id.")
+    training = dict(training)
+    defaults = {item.name: item.default for item in dataclasses.fields(config_class)}
+    for old, new in (("gradient_checkpointing", "activation_checkpointing"),
+                     ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs")):
+        if new in defaults and new not in training:
+            value = training.pop(old, defaults.get(old))
+            if value is not None:
+                training[new] = value
+        training.pop(old, None)
+    if "dataloader_pin_memory" in defaults and "dataloader_pin_memory" not in training:
+        import torch
+
+        # Pinned memory helps copies to an accelerator; without one torch warns at every epoch that it is unused.
+        training["dataloader_pin_memory"] = torch.cuda.is_available() or bool(
+            getattr(torch, "accelerator", None) and torch.accelerator.is_available())
+    return training
 
 
 def _set(tree: dict, dotted: str, value: Any) -> None:

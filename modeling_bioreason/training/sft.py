@@ -15,7 +15,7 @@ from .lora import make_lora_config
 from .models import load_model, set_dna_budget
 from .checkpoints import plan_run
 from .export import finish
-from .recipe import Recipe
+from .recipe import Recipe, trainer_arguments
 from .rows import load_rows
 
 
@@ -38,7 +38,7 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
         raise ValueError(f"run_sft trains BioReason SFT recipes; got kind={recipe.kind!r}, architecture="
                          f"{recipe.model.architecture!r} (train any recipe with training.run.run).")
     args = SFTConfig(
-        **{"report_to": "none", "save_strategy": "steps", **recipe.training},
+        **trainer_arguments(SFTConfig, {"report_to": "none", "save_strategy": "steps", **recipe.training}),
         remove_unused_columns=False,  # the collator needs the `messages` column
         dataset_kwargs={"skip_prepare_dataset": True},  # the collator tokenizes, with DNA, on the fly
     )
@@ -50,8 +50,8 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
     model, processor = load_model(recipe.model, seed=args.seed)
     set_dna_budget(processor, model, recipe.data)
     peft_config = make_lora_config(model, recipe.lora) if recipe.lora.enabled else None
-    if not recipe.lora.enabled:
-        model.model.dna_encoder.requires_grad_(False)
+    if not recipe.lora.enabled:  # full fine-tuning of the LM and projector; the encoder only if the recipe says so
+        model.model.dna_encoder.requires_grad_(not model.config.freeze_dna_encoder)
 
     trainer = BioReasonSFTTrainer(
         model=model, args=args, train_dataset=train, eval_dataset=evaluation, processing_class=processor,

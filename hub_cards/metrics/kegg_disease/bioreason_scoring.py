@@ -10,6 +10,9 @@ Rules
 * **Thinking / answer split** (`split_reasoning`): the text inside `<think>...</think>` and what follows the first
   `</think>` (the same rule as `processing_bioreason.split_reasoning`). `extract_answer` takes the text after the
   last `Answer:` of the answer part; a `<think>` that is never closed has no answer.
+* **The answer marker** is matched in any case (`Answer:`, `ANSWER:`, `answer:`) by every rule of ours: the strict
+  parse of both tasks, the answer slot of the ranking score and the format reward. Only the paper-lenient KEGG rule
+  keeps BioReason's case-sensitive `Answer:` (its code, reproduced as written).
 * **strict** (ours): the answer span is normalised and mapped to the task's closed label set. Negations ("not
   pathogenic", "non-pathogenic") map to the other label of a binary task and make a multi-class answer unparseable;
   hedges ("uncertain", "either", "benign or pathogenic") are unparseable. Unparseable is counted and always wrong:
@@ -32,6 +35,7 @@ import re
 UNPARSEABLE = "unparseable"
 OTHER = "other"  # a well-formed answer naming no label of the closed set (KEGG)
 ANSWER_MARKER = "Answer:"
+_MARKER = re.compile(re.escape(ANSWER_MARKER), re.IGNORECASE)  # ours: any case; the paper's rule: exact
 PATHOGENIC, BENIGN = "pathogenic", "benign"
 VARIANT_EFFECT_LABELS = (PATHOGENIC, BENIGN)
 EXCLUDED_VARIANT_EFFECT_LABELS = ("intermediate",)  # kept in a dataset, left out of every metric (counted)
@@ -66,22 +70,32 @@ def split_reasoning(text: str) -> dict:
     return {"reasoning": reasoning.strip(), "answer": answer.strip()}
 
 
+def _last_marker(text: str):
+    """The (start, end) of the last answer marker in `text`, in any case; None if there is none."""
+    last = None
+    for last in _MARKER.finditer(text):
+        pass
+    return None if last is None else last.span()
+
+
 def extract_answer(generation: str):
     """
-    The raw text after the last `Answer:` outside the thinking block (None if there is none).
+    The raw text after the last `Answer:` (in any case) outside the thinking block (None if there is none).
 
     >>> extract_answer("<think>\\nAnswer: melanoma?\\n</think>\\n\\nAnswer: Prion disease.")
     'Prion disease.'
     >>> extract_answer("<think>\\nI think the Answer: melanoma") is None
     True
+    >>> extract_answer("<think>\\nx\\n</think>\\n\\nANSWER: Benign")
+    'Benign'
     """
     if not isinstance(generation, str):
         raise TypeError(f"generation must be a str, got {type(generation).__name__}.")
     answer = split_reasoning(generation)["answer"]
     if "<think>" in answer:  # a thinking block opened and never closed: no answer yet
         return None
-    position = answer.rfind(ANSWER_MARKER)
-    return None if position < 0 else answer[position + len(ANSWER_MARKER):].strip()
+    marker = _last_marker(answer)
+    return None if marker is None else answer[marker[1]:].strip()
 
 
 def answer_prefix(generation: str) -> str:
@@ -99,9 +113,9 @@ def answer_prefix(generation: str) -> str:
         if "<think>" in generation:
             return generation.rstrip() + "\n</think>\n\nAnswer:"
         head, sep, tail = "", "", generation
-    position = tail.rfind(ANSWER_MARKER)
-    if position >= 0:
-        return head + sep + tail[:position + len(ANSWER_MARKER)]
+    marker = _last_marker(tail)
+    if marker is not None:
+        return head + sep + tail[:marker[1]]
     return (head + sep + tail).rstrip() + "\n\nAnswer:"
 
 
@@ -231,7 +245,8 @@ def kegg_gold(answer: str) -> str:
 
 
 def paper_kegg_answer(generation: str) -> str:
-    """BioReason's KEGG parse: text after the last `Answer:` anywhere, lower-cased, `.,!?"'` removed ('' if none)."""
+    """BioReason's KEGG parse: text after the last `Answer:` anywhere (case-sensitive, as in its code), lower-cased,
+    `.,!?"'` removed ('' if none)."""
     position = generation.rfind(ANSWER_MARKER)
     if position < 0:
         return ""
@@ -429,7 +444,7 @@ def variant_effect_scores(predictions, references, scores=None) -> dict:
 # --------------------------------------------------------------------------------------------------------- rewards
 def format_ok(text: str) -> bool:
     """
-    A closed thinking block at the start, then an `Answer:` followed by some text (a plain scan: linear time).
+    A closed thinking block at the start, then an `Answer:` (any case) followed by some text (linear time).
 
     >>> format_ok("<think>\\nx\\n</think>\\n\\nAnswer: melanoma"), format_ok("Answer: melanoma")
     (True, False)
@@ -441,5 +456,5 @@ def format_ok(text: str) -> bool:
     if close < 0:
         return False
     rest = stripped[close + len("</think>"):]
-    marker = rest.find(ANSWER_MARKER)
-    return marker >= 0 and bool(rest[marker + len(ANSWER_MARKER):].strip())
+    marker = _MARKER.search(rest)
+    return marker is not None and bool(rest[marker.end():].strip())

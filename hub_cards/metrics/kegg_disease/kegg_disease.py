@@ -53,8 +53,8 @@ Args:
     labels (list of str, optional): the closed label set (default: the 37 KEGG diseases).
 Returns:
     accuracy, macro_precision, macro_recall, macro_f1, unparseable, other (strict rule), the same keys prefixed
-    with "paper_lenient_", and per_class / confusion_matrix details under "strict_details" and
-    "paper_lenient_details".
+    with "paper_lenient_" (where "paper_lenient_unparseable" counts answers naming no gold disease of the
+    references), and per_class / confusion_matrix details under "strict_details" and "paper_lenient_details".
 Examples:
     >>> metric = evaluate.load("hub_cards/metrics/kegg_disease")
     >>> metric.compute(predictions=["Answer: melanoma"], references=["melanoma"])["accuracy"]

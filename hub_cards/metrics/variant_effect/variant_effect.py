@@ -29,7 +29,8 @@ Pathogenic is the positive class.
 * paper_lenient: BioReason's rule, the gold label counts as predicted when it occurs anywhere in the generation,
   thinking block included.
 * with `scores` (one float per row, higher = more pathogenic, None where a row has none): AUROC and AUPRC over the
-  rows that have a score (`n_scored`).
+  rows that have a score (`n_scored`). Scores are an input like predictions: `add_batch(predictions=...,
+  references=..., scores=...)` accumulates them batch by batch; a batch given without scores has none.
 Gold "Intermediate" rows (BRCA1 INT) are left out of every number and counted in `excluded`.
 """
 
@@ -45,6 +46,11 @@ Examples:
     >>> metric = evaluate.load("hub_cards/metrics/variant_effect")
     >>> metric.compute(predictions=["Answer: Pathogenic"], references=["Pathogenic; cystic fibrosis"])["f1"]
     1.0
+    >>> for preds, refs, scores in [(["Answer: benign"], ["Benign"], [-1.5]),
+    ...                             (["Answer: pathogenic"], ["Pathogenic"], [2.0])]:
+    ...     metric.add_batch(predictions=preds, references=refs, scores=scores)
+    >>> metric.compute()["auroc"]
+    1.0
 """
 
 _KEYS = ("accuracy", "precision", "recall", "f1", "tp", "fp", "tn", "fn", "unparseable")
@@ -58,11 +64,34 @@ class VariantEffect(evaluate.Metric):
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}),
+                                        "references": datasets.Value("string"),
+                                        "scores": datasets.Value("float64")}),
             reference_urls=["https://arxiv.org/abs/2505.23579"],
         )
 
+    # `scores` is optional: a call without it gives each row no score (None), so predictions alone still work.
+    def add_batch(self, *, predictions=None, references=None, scores=None, **kwargs):
+        """Add a batch of predictions, references and (optional) scores."""
+        if scores is None and predictions is not None:
+            scores = [None] * len(predictions)
+        return super().add_batch(predictions=predictions, references=references, scores=scores, **kwargs)
+
+    def add(self, *, prediction=None, reference=None, score=None, scores=None, **kwargs):
+        """Add one prediction, reference and (optional) score."""
+        return super().add(prediction=prediction, reference=reference, scores=score if scores is None else scores,
+                           **kwargs)
+
+    def compute(self, *, predictions=None, references=None, scores=None, **kwargs):
+        """Compute the metrics over the rows given here and those added with `add_batch` / `add`."""
+        if predictions is not None or references is not None:
+            if scores is None:
+                scores = [None] * len(predictions if predictions is not None else references)
+            return super().compute(predictions=predictions, references=references, scores=scores, **kwargs)
+        return super().compute(**kwargs)
+
     def _compute(self, predictions, references, scores=None):
+        if scores is not None and all(score is None for score in scores):
+            scores = None  # no row has a score: no ranking metrics
         result = variant_effect_scores(predictions, references, scores)
         output = {**{key: result["strict"][key] for key in _KEYS},
                   **{f"paper_lenient_{key}": result["paper_lenient"][key] for key in _KEYS},
