@@ -127,21 +127,30 @@ def small_lm_and_tokenizer(text_tokenizer):
     return Qwen3ForCausalLM(config), text_tokenizer
 
 
-@pytest.mark.parametrize("tap, message", [
-    ("encoder.layer.7.output", r"dna_feature_layer='encoder.layer.7.output' names block 7 of a nucleotide_transformer "
-                               r"encoder with 2 blocks \(encoder.layer.0 .. encoder.layer.1\)"),
-    ("encoder.layr.0.output", r"dna_feature_layer='encoder.layr.0.output' names no module of the DNA encoder "
-                              r"\(NucleotideTransformerModel\); its output sites include 'encoder.layer.1.attention'"),
-    ("encoder.layer.0.intermediate.dense", r"outputs 256 features, but the projector takes the encoder's hidden_size "
-                                           r"\(32\)"),
-    ("encoder layer 0", r"is not a module name"),
-    (3, r"dna_feature_layer=3 is out of range for a DNA encoder with 2 layers"),
-    (True, r"must be an int \(a hidden_states index\) or a str"),
+@pytest.mark.parametrize("spec, tap, message", [
+    ("random-nt-v2:32x2", "encoder.layer.7.output", r"dna_feature_layer='encoder.layer.7.output' names block 7 of a "
+                                                    r"nucleotide_transformer encoder with 2 blocks \(encoder.layer.0 .. "
+                                                    r"encoder.layer.1\)"),
+    ("random-nt-v2:32x2", "encoder.layr.0.output", r"dna_feature_layer='encoder.layr.0.output' names no module of the "
+                                                   r"DNA encoder \(NucleotideTransformerModel\); its output sites "
+                                                   r"include 'encoder.layer.1.attention'"),
+    ("random-nt-v2:32x2", "encoder.layer.0.intermediate.dense", r"outputs 256 features, but the projector takes the "
+                                                                r"encoder's hidden_size \(32\)"),
+    ("random-nt-v2:32x2", "encoder layer 0", r"is not a module name"),
+    ("random-nt-v2:32x2", 3, r"dna_feature_layer=3 is out of range for a DNA encoder with 2 layers"),
+    ("random-nt-v2:32x2", True, r"must be an int \(a hidden_states index\) or a str"),
+    # Evo 2: the 1B's tap on a 4-block model, a site it lacks, the MLP's inner width
+    ("random-evo2:16x4", "blocks.20.mlp.l3", r"dna_feature_layer='blocks.20.mlp.l3' names block 20 of a evo2 encoder "
+                                             r"with 4 blocks \(blocks.0 .. blocks.3\)"),
+    ("random-evo2:16x4", "blocks.1.mlp.l4", r"dna_feature_layer='blocks.1.mlp.l4' names no module of the DNA encoder "
+                                            r"\(Evo2Model\); its output sites include 'blocks.3.pre_norm'"),
+    ("random-evo2:16x4", "blocks.1.mlp.l1", r"outputs 48 features, but the projector takes the encoder's hidden_size "
+                                            r"\(16\)"),
 ])
-def test_bad_taps_are_refused_at_build_naming_the_tap_and_valid_ones(small_lm_and_tokenizer, tap, message):
+def test_bad_taps_are_refused_at_build_naming_the_tap_and_valid_ones(small_lm_and_tokenizer, spec, tap, message):
     lm, tokenizer = small_lm_and_tokenizer
     with pytest.raises(ValueError, match=message):
-        build_bioreason(lm, random_dna_encoder("random-nt-v2:32x2"), tokenizer=tokenizer, dna_feature_layer=tap)
+        build_bioreason(lm, random_dna_encoder(spec), tokenizer=tokenizer, dna_feature_layer=tap)
 
 
 def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(encoder_kind, published_encoder,

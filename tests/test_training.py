@@ -454,6 +454,10 @@ def test_baselines_train_and_get_an_evaluation_report(recipe_name, expected_mode
     config = json.loads((tmp_path / "train" / "final" / "config.json").read_text())
     assert config["model_type"] == expected_model_type
     assert "dna_config" not in config or expected_model_type == "bioreason_dna_only"  # LLM-only: no DNA encoder
+    if expected_model_type == "bioreason_dna_only":  # read at the recipe's tap (NT-v2: its final LayerNorm, -1)
+        assert config["dna_feature_layer"] == (recipe.model.dna_feature_layer or -1)
+        card = (tmp_path / "train" / "final" / "README.md").read_text()
+        assert "license: apache-2.0" in card and "randomly initialised" in card  # a random encoder: nobody's weights
     report = evaluate(EvaluationConfig(model=folder, dataset=str(ROOT / "hub_cards" / "datasets" / "kegg"),
                                        config="leak_free", split="test", limit=4, batch_size=2, max_new_tokens=6,
                                        trim_per_side=recipe.data.trim_per_side, output_dir=str(tmp_path / "eval")),
