@@ -19,6 +19,10 @@ time limit and reported separately (a failure is recorded and the next stage run
               256 new tokens, greedy: new tokens/s and time to first token; then static cache (+ torch.compile where
               transformers enables it) with greedy outputs required equal to plain `generate`
   space       one request through the Space's streaming `BioReasonDemo.respond`: time to first streamed token
+  evo2        the paper's Evo 2 runs: Evo 2-1B shape (1920 x 25 blocks: hcs/hcm/hcl cycles and 4 attention blocks, 15
+              heads, GLU 5120; read at blocks.20.mlp.l3, blocks 21-24 skipped) + Qwen3-4B shape, 2,047-bp windows (one
+              DNA token per base: ~4,100 placeholders per prompt): parameters, memory after load, an SFT step as the
+              sft stage runs it (gradient checkpointing on), generation at batch 1 and 8
 
 `--tiny` shrinks every size (and the time limits) and runs on CPU; a test runs it, so no stage is a code path that has
 never run. Prints a table and writes JSON.
@@ -57,6 +61,8 @@ class Sizes:
     grpo_completions: tuple
     gen_batches: tuple
     gen_new_tokens: int
+    evo2: dict = field(default_factory=dict)  # Evo2Config kwargs ({}: the 1B model's shapes)
+    evo2_trim_per_side: int = 977  # 4,001-bp KEGG windows -> 2,047 bp, inside the 2,048 DNA tokens of the paper
     stage_timeout_s: dict = field(default_factory=dict)
 
 
@@ -68,7 +74,7 @@ FULL = Sizes(
              max_position_embeddings=2050),
     trim_per_side=0, sft_steps=4, grad_accum=2, grpo_steps=2, grpo_completions=(256, 800), gen_batches=(1, 8, 32),
     gen_new_tokens=256,
-    stage_timeout_s={"model": 120, "sft": 150, "grpo": 150, "generate": 120, "space": 45},
+    stage_timeout_s={"model": 120, "sft": 150, "grpo": 150, "generate": 120, "space": 45, "evo2": 200},
 )
 TINY = Sizes(
     text=dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
@@ -77,7 +83,10 @@ TINY = Sizes(
              max_position_embeddings=2050),
     trim_per_side=1950, sft_steps=1, grad_accum=2, grpo_steps=1, grpo_completions=(4, 8), gen_batches=(1, 2, 4),
     gen_new_tokens=6,
-    stage_timeout_s={"model": 90, "sft": 90, "grpo": 90, "generate": 90, "space": 60},  # a busy 2-core CI runner
+    evo2=dict(hidden_size=16, num_attention_heads=4, intermediate_size=48, block_types=["hcs", "hcm", "hcl", "attn"],
+              hcs_filter_groups=4, hcm_filter_groups=4),
+    evo2_trim_per_side=1950,
+    stage_timeout_s={"model": 90, "sft": 90, "grpo": 90, "generate": 90, "space": 60, "evo2": 90},  # a busy CI runner
 )
 
 
@@ -136,10 +145,11 @@ class Device:
 _TOKENIZER = []
 
 
-def build(sizes: Sizes, device: Device, dtype: torch.dtype, attn: str, tiny: bool):
+def build(sizes: Sizes, device: Device, dtype: torch.dtype, attn: str, tiny: bool, encoder: str = "nt-v2"):
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    from modeling_bioreason import NucleotideTransformerConfig, NucleotideTransformerModel, build_bioreason
+    from modeling_bioreason import (Evo2Config, Evo2Model, NucleotideTransformerConfig, NucleotideTransformerModel,
+                                    build_bioreason)
     from modeling_bioreason.example import tiny_tokenizer
     from modeling_bioreason.pretrained_assets import qwen3_tokenizer
 
@@ -152,8 +162,16 @@ def build(sizes: Sizes, device: Device, dtype: torch.dtype, attn: str, tiny: boo
     with torch.device(device.type):
         text_model = Qwen3ForCausalLM(Qwen3Config(**text, eos_token_id=tokenizer.eos_token_id,
                                                   attn_implementation=attn, dtype=dtype)).to(dtype)
-        encoder = NucleotideTransformerModel(NucleotideTransformerConfig(**sizes.dna)).to(dtype)
-    model, processor = build_bioreason(text_model, encoder, tokenizer=tokenizer)
+        if encoder == "evo2":
+            dna = Evo2Model(Evo2Config(**sizes.evo2, attn_implementation=attn if attn != "flash_attention_2"
+                                       else "sdpa")).to(dtype)
+            for name in Evo2Model._keep_in_fp32_modules_strict:  # as from_pretrained(dtype=...) keeps them
+                for module in dna.modules():
+                    if isinstance(getattr(module, name, None), torch.Tensor):
+                        getattr(module, name).data = getattr(module, name).data.float()
+        else:
+            dna = NucleotideTransformerModel(NucleotideTransformerConfig(**sizes.dna)).to(dtype)
+    model, processor = build_bioreason(text_model, dna, tokenizer=tokenizer)
     return model.to(device.type), processor
 
 
@@ -215,7 +233,8 @@ class StepClock:
         self.steps, self.t0, self.callback = [], 0.0, _Callback()
 
 
-def stage_sft(ctx):
+def sft_steps(ctx, model, processor, trim_per_side: int, checkpointing: bool) -> dict:
+    """`sizes.sft_steps` optimizer steps (after one warm-up step) of the paper's SFT through `BioReasonSFTTrainer`."""
     from datasets import Dataset
     from trl import SFTConfig
 
@@ -225,40 +244,46 @@ def stage_sft(ctx):
     from modeling_bioreason.training.sft_trainer import BioReasonSFTTrainer
 
     sizes, device = ctx["sizes"], ctx["device"]
+    rows = [task_row_to_conversation(r, trim_per_side=trim_per_side)
+            for r in kegg_rows(sizes.sft_steps * sizes.grad_accum + 1)]
+    collate = BioReasonDataCollator(processor)
+    tokens = [int(collate([r])["attention_mask"].sum()) for r in rows]
+    clock = StepClock(device)
+    bf16 = ctx["dtype"] == torch.bfloat16
+    args = SFTConfig(
+        output_dir=tempfile.mkdtemp(prefix="gpu_check_sft_"), max_steps=sizes.sft_steps + 1,
+        per_device_train_batch_size=1, gradient_accumulation_steps=sizes.grad_accum, learning_rate=2e-4,
+        gradient_checkpointing=checkpointing, bf16=bf16 and device.cuda, use_cpu=not device.cuda,
+        report_to="none", save_strategy="no", logging_steps=1, remove_unused_columns=False, disable_tqdm=True,
+        dataset_kwargs={"skip_prepare_dataset": True})
+    model = model.float() if not device.cuda else model  # CPU: fp32 weights (no fast bf16 matmuls)
+    trainer = BioReasonSFTTrainer(
+        model=model, args=args, train_dataset=Dataset.from_list(rows), data_collator=collate,
+        processing_class=processor, callbacks=[clock.callback],
+        peft_config=make_lora_config(model, LoraSettings(r=32, alpha=64, dropout=0.05)))
+    device.reset_peak()
+    trainer.train()
+    steps = clock.steps[1:] or clock.steps  # the first step pays one-off costs
+    s_per_step = sum(steps) / len(steps)
+    tokens_per_step = sum(tokens[:sizes.grad_accum * sizes.sft_steps]) / sizes.sft_steps
+    # LoRA: the frozen LM weights need no weight gradient -> forward 2N + input-grad 2N per token (+2N recompute)
+    flops = (4 + 2 * checkpointing) * lm_params(model) * tokens_per_step
+    peak = device.bf16_peak_tflops()
+    result = {"s_per_step": s_per_step, "tokens_per_s": tokens_per_step / s_per_step,
+              "tokens_per_step": tokens_per_step, "peak_memory_gib": device.peak_gib(),
+              "mfu_lm_matmuls": flops / s_per_step / (peak * 1e12) if peak and device.cuda else None,
+              "loss": [e["loss"] for e in trainer.state.log_history if "loss" in e]}
+    del trainer
+    return result
+
+
+def stage_sft(ctx):
     results = {}
     for checkpointing in (True, False):
         model, processor = _fresh_model(ctx)
-        rows = [task_row_to_conversation(r, trim_per_side=sizes.trim_per_side)
-                for r in kegg_rows(sizes.sft_steps * sizes.grad_accum + 1)]
-        collate = BioReasonDataCollator(processor)
-        tokens = [int(collate([r])["attention_mask"].sum()) for r in rows]
-        clock = StepClock(device)
-        bf16 = ctx["dtype"] == torch.bfloat16
-        args = SFTConfig(
-            output_dir=tempfile.mkdtemp(prefix="gpu_check_sft_"), max_steps=sizes.sft_steps + 1,
-            per_device_train_batch_size=1, gradient_accumulation_steps=sizes.grad_accum, learning_rate=2e-4,
-            gradient_checkpointing=checkpointing, bf16=bf16 and device.cuda, use_cpu=not device.cuda,
-            report_to="none", save_strategy="no", logging_steps=1, remove_unused_columns=False, disable_tqdm=True,
-            dataset_kwargs={"skip_prepare_dataset": True})
-        model = model.float() if not device.cuda else model  # CPU: fp32 weights (no fast bf16 matmuls)
-        trainer = BioReasonSFTTrainer(
-            model=model, args=args, train_dataset=Dataset.from_list(rows), data_collator=collate,
-            processing_class=processor, callbacks=[clock.callback],
-            peft_config=make_lora_config(model, LoraSettings(r=32, alpha=64, dropout=0.05)))
-        device.reset_peak()
-        trainer.train()
-        steps = clock.steps[1:] or clock.steps  # the first step pays one-off costs
-        s_per_step = sum(steps) / len(steps)
-        tokens_per_step = sum(tokens[:sizes.grad_accum * sizes.sft_steps]) / sizes.sft_steps
-        # LoRA: the frozen LM weights need no weight gradient -> forward 2N + input-grad 2N per token (+2N recompute)
-        flops = (4 + 2 * checkpointing) * lm_params(model) * tokens_per_step
-        peak = device.bf16_peak_tflops()
-        results["checkpointing_on" if checkpointing else "checkpointing_off"] = {
-            "s_per_step": s_per_step, "tokens_per_s": tokens_per_step / s_per_step,
-            "tokens_per_step": tokens_per_step, "peak_memory_gib": device.peak_gib(),
-            "mfu_lm_matmuls": flops / s_per_step / (peak * 1e12) if peak and device.cuda else None,
-            "loss": [e["loss"] for e in trainer.state.log_history if "loss" in e]}
-        del trainer, model
+        results["checkpointing_on" if checkpointing else "checkpointing_off"] = sft_steps(
+            ctx, model, processor, ctx["sizes"].trim_per_side, checkpointing)
+        del model
     return results
 
 
@@ -338,6 +363,31 @@ def stage_grpo(ctx):
     return results
 
 
+def time_generation(predictor, config, batches, device) -> dict:
+    """`batch_<n>`: time to first token, seconds, new tokens/s and peak memory of `predictor.predict` on n KEGG rows
+    (after a warm-up row), for each n in `batches`."""
+    from modeling_bioreason.evaluation.config import EvaluationConfig
+
+    first = EvaluationConfig(**{**config.__dict__, "max_new_tokens": 1})
+    predictor.predict(kegg_rows(1), first)  # warm-up
+    results = {}
+    for batch in batches:
+        rows = kegg_rows(batch)
+        device.sync()
+        t0 = time.perf_counter()
+        predictor.predict(rows, first)
+        device.sync()
+        ttft = time.perf_counter() - t0
+        device.reset_peak()
+        t0 = time.perf_counter()
+        predictor.predict(rows, config)
+        device.sync()
+        seconds = time.perf_counter() - t0
+        results[f"batch_{batch}"] = {"time_to_first_token_s": ttft, "s": seconds, "peak_memory_gib": device.peak_gib(),
+                                     "new_tokens_per_s": batch * config.max_new_tokens / seconds}
+    return results
+
+
 def stage_generate(ctx):
     from modeling_bioreason.evaluation.config import EvaluationConfig
     from modeling_bioreason.evaluation.runner import BioReasonPredictor
@@ -350,24 +400,9 @@ def stage_generate(ctx):
     predictor = BioReasonPredictor(model, processor, get_task("kegg_disease"))
     config = EvaluationConfig(model="in-memory", max_new_tokens=sizes.gen_new_tokens, do_sample=False,
                               trim_per_side=sizes.trim_per_side)
-    first = EvaluationConfig(**{**config.__dict__, "max_new_tokens": 1})
     # no EOS: every row generates max_new_tokens (random weights would stop anywhere)
     model.generation_config.eos_token_id = None
-    predictor.predict(kegg_rows(1), first)  # warm-up
-    results = {}
-    for batch in sizes.gen_batches:
-        rows = kegg_rows(batch)
-        device.sync()
-        t0 = time.perf_counter()
-        predictor.predict(rows, first)
-        device.sync()
-        ttft = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        predictor.predict(rows, config)
-        device.sync()
-        seconds = time.perf_counter() - t0
-        results[f"batch_{batch}"] = {"time_to_first_token_s": ttft, "s": seconds,
-                                     "new_tokens_per_s": batch * sizes.gen_new_tokens / seconds}
+    results = time_generation(predictor, config, sizes.gen_batches, device)
     one, most = results[f"batch_{sizes.gen_batches[0]}"], results[f"batch_{sizes.gen_batches[-1]}"]
     results["throughput_gain_largest_vs_batch_1"] = most["new_tokens_per_s"] / one["new_tokens_per_s"]
 
@@ -415,7 +450,50 @@ def stage_space(ctx):
             "max_new_tokens": sizes.gen_new_tokens}
 
 
-STAGES = {"model": stage_model, "sft": stage_sft, "grpo": stage_grpo, "generate": stage_generate, "space": stage_space}
+def stage_evo2(ctx):
+    """Evo 2-1B + Qwen3-4B shapes (the paper's Evo 2 runs): model, one SFT step, generation."""
+    from modeling_bioreason.evaluation.config import EvaluationConfig
+    from modeling_bioreason.evaluation.runner import BioReasonPredictor
+    from modeling_bioreason.tasks import get_task
+
+    sizes, device = ctx["sizes"], ctx["device"]
+    ctx.pop("model", None)
+    if device.cuda:
+        torch.cuda.empty_cache()
+    device.reset_peak()
+    t0 = time.perf_counter()
+    model, processor = build(sizes, device, ctx["dtype"], ctx["attn"], ctx["tiny"], encoder="evo2")
+    device.sync()
+    encoder = model.model.dna_encoder
+    results = {"model": {
+        "build_s": time.perf_counter() - t0, "params_total": sum(p.numel() for p in model.parameters()),
+        "params_lm": lm_params(model), "params_dna_encoder": sum(p.numel() for p in encoder.parameters()),
+        "dna_blocks": encoder.config.num_hidden_layers, "tap": model.config.dna_feature_layer,
+        "max_dna_tokens": processor.max_dna_bases, "memory_after_load_gib": device.allocated_gib(),
+        "fp32_encoder_parameters": sorted({n.split(".")[-1] for n, p in encoder.named_parameters()
+                                           if p.dtype == torch.float32})}}
+    row = kegg_rows(1)[0]
+    inputs = processor.apply_chat_template(
+        [[{"role": "user", "content": [{"type": "dna", "sequence": row[key][sizes.evo2_trim_per_side:
+                                                                            4001 - sizes.evo2_trim_per_side]}
+                                       for key in ("reference_sequence", "variant_sequence")]}]],
+        add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt")
+    results["model"]["dna_placeholders_per_prompt"] = int((inputs["input_ids"] == model.config.dna_token_id).sum())
+    results["sft_step"] = sft_steps(ctx, model, processor, sizes.evo2_trim_per_side, checkpointing=True)
+    model = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+    if not device.cuda:
+        model = model.float()
+    model.eval().generation_config.eos_token_id = None  # every row generates max_new_tokens
+    predictor = BioReasonPredictor(model, processor, get_task("kegg_disease"))
+    config = EvaluationConfig(model="in-memory", max_new_tokens=sizes.gen_new_tokens, do_sample=False,
+                              trim_per_side=sizes.evo2_trim_per_side)
+    for name, figures in time_generation(predictor, config, sizes.gen_batches[:2], device).items():
+        results[f"generate_{name}"] = figures
+    return results
+
+
+STAGES = {"model": stage_model, "sft": stage_sft, "grpo": stage_grpo, "generate": stage_generate, "space": stage_space,
+          "evo2": stage_evo2}
 
 
 def print_table(report: dict) -> None:

@@ -11,7 +11,7 @@ from transformers import (AutoConfig, AutoModel, AutoModelForCausalLM, AutoToken
                           PreTrainedTokenizerBase)
 
 from .configuration_bioreason import BioReasonConfig
-from .dna_encoders import DNA_ENCODERS, encoder_kind, encoder_kind_of_config
+from .dna_encoders import DNA_ENCODERS, encoder_kind, encoder_kind_of_config, encoder_kind_of_hub_id
 from .modeling_bioreason import BioReasonBoundaryEmbedding, BioReasonForConditionalGeneration, BioReasonProjector
 from .processing_bioreason import CHAT_TEMPLATE, DNA_TOKENS, BioReasonProcessor, check_dna_tokenizer
 
@@ -34,10 +34,17 @@ def load_dna_encoder(source: str | os.PathLike, dtype: torch.dtype = torch.float
     """
     The bare DNA encoder in a folder or Hub repo, through AutoConfig / AutoModel: our saved encoders by their
     `model_type`, published checkpoints whose config.json has none (e.g. InstaDeep's NT-v2) by the kind that
-    recognises their layout. A masked- or causal-LM checkpoint gives its base model's weights.
+    recognises their layout. A masked- or causal-LM checkpoint gives its base model's weights. The folder's `auto_map`
+    (its own remote code) is not carried into the encoder's config: a BioReason folder's Auto classes are its own.
     """
     source = str(source)
-    config_dict, _ = PreTrainedConfig.get_config_dict(source)
+    try:
+        config_dict, _ = PreTrainedConfig.get_config_dict(source)
+    except OSError as error:
+        published = encoder_kind_of_hub_id(source)
+        if published is not None and published.convert_hint:
+            raise ValueError(f"{source} has no transformers config.json: {published.convert_hint}.") from None
+        raise
     kind = encoder_kind_of_config(config_dict)
     if kind is None:
         raise ValueError(
@@ -45,11 +52,10 @@ def load_dna_encoder(source: str | os.PathLike, dtype: torch.dtype = torch.float
             f"{config_dict.get('model_type')!r}; known: {sorted(DNA_ENCODERS)}, and the published checkpoints of "
             f"{', '.join(kind.name for kind in DNA_ENCODERS.values())})."
         )
-    if config_dict.get("model_type") == kind.model_type:
-        config = AutoConfig.from_pretrained(source)
-    else:  # a published layout without our model_type; its `auto_map` names the publisher's code, which never runs here
-        config = AutoConfig.for_model(kind.model_type, **{k: v for k, v in config_dict.items() if k != "auto_map"})
-        config._name_or_path = source
+    # Our model_type, or a published layout without it; either way its `auto_map` names code that never runs here.
+    config = AutoConfig.for_model(kind.model_type, **{k: v for k, v in config_dict.items()
+                                                      if k not in ("auto_map", "model_type")})
+    config._name_or_path = source
     return AutoModel.from_pretrained(source, config=config, dtype=dtype)
 
 

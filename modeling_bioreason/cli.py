@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -181,16 +182,17 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from .convert_bioreason_checkpoint import convert_checkpoint
-    from .hub import save_bioreason
+    from .convert_bioreason_checkpoint import save_converted
 
-    model, processor = convert_checkpoint(args.checkpoint, args.dna_model, args.text_model, args.lora_alpha)
-    folder = save_bioreason(model, processor, args.output, summary=f"Converted from the original BioReason "
-                            f"checkpoint `{os.path.basename(os.path.abspath(args.checkpoint))}`.",
-                            training="Trained with the original BioReason code (bowang-lab/BioReason); converted "
-                                     "with `bioreason convert`.")
+    folder = save_converted(args.checkpoint, args.dna_model, args.output, args.text_model, args.lora_alpha,
+                            args.dna_feature_layer)
     print(f"Converted {args.checkpoint} -> {folder} (loads with AutoModelForCausalLM, trust_remote_code=True)")
     return 0
+
+
+def feature_layer(text: str) -> int | str:
+    """An argparse type for a tap: an int (a hidden_states index) or an encoder module name."""
+    return int(text) if re.fullmatch(r"-?\d+", text.strip()) else text.strip()
 
 
 def _convert_evo2(args: argparse.Namespace) -> int:
@@ -295,9 +297,15 @@ def make_parser() -> argparse.ArgumentParser:
 
     convert = commands.add_parser("convert", help="convert an original BioReason checkpoint into this format")
     convert.add_argument("--checkpoint", required=True,
-                         help="a vllm-grpo HF directory (with dna_projection.pt) or a state-dict file "
+                         help="a merged-LM folder with dna_projection.pt (the original code's HF export, "
+                              "bio-posttrain's repos), as a folder or Hub id, or a state-dict file "
                               "(mp_rank_00_model_states.pt, a Lightning .ckpt, a GRPO pytorch_model.bin)")
-    convert.add_argument("--dna-model", required=True, help="the NT-v2 folder or Hub id the run used")
+    convert.add_argument("--dna-model", required=True,
+                         help="the DNA encoder the run used: an NT-v2 folder or Hub id, or an Evo 2 folder from "
+                              "`bioreason convert-evo2` (Evo 2 runs store no encoder weights)")
+    convert.add_argument("--dna-feature-layer", type=feature_layer,
+                         help="the tap the run read: an int (hidden_states index) or an encoder module name "
+                              "(default: the encoder's own, blocks.20.mlp.l3 on Evo 2-1B, -1 on NT-v2)")
     convert.add_argument("--text-model", help="the LM folder or Hub id (config + tokenizer), for state-dict files")
     convert.add_argument("--lora-alpha", type=positive(float),
                          help="LoRA alpha of the run (default 2 x rank, BioReason's)")

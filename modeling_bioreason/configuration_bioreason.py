@@ -21,13 +21,14 @@ import re
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+from .configuration_evo2 import Evo2Config
 from .configuration_nucleotide_transformer import NucleotideTransformerConfig
 
 PROJECTOR_TYPES = ("linear", "mlp2x_gelu")
 # The encoder configs shipped beside this file. AutoConfig resolves `dna_config` by model_type; these serve where it
 # does not know the type: a folder loaded as remote code without this package, where AutoConfig has transformers' own
 # types only. A new encoder adds its config class here.
-DNA_ENCODER_CONFIGS = {config.model_type: config for config in (NucleotideTransformerConfig,)}
+DNA_ENCODER_CONFIGS = {config.model_type: config for config in (NucleotideTransformerConfig, Evo2Config)}
 _MODULE_PATH = re.compile(r"^[A-Za-z_]\w*(\.\w+)*$")
 
 
@@ -74,15 +75,16 @@ class BioReasonConfig(PreTrainedConfig):
 
     Args:
         text_config: config of the causal LM (Qwen3 is the reference; Llama / SmolLM2 work too). Default: Qwen3.
-        dna_config: config of the DNA encoder: any encoder config AutoConfig knows (by `model_type`). Default:
-            NT-v2 500M.
+        dna_config: config of the DNA encoder: any encoder config AutoConfig knows (by `model_type`), e.g. NT-v2
+            (`NucleotideTransformerConfig`) or Evo 2 (`Evo2Config`). Default: NT-v2 500M.
         dna_token_id: id of `<|dna_pad|>`, the placeholder that DNA features replace (151670 with Qwen3).
         dna_start_token_id / dna_end_token_id: ids of `<|dna_start|>` / `<|dna_end|>` (151669 / 151671 with Qwen3).
         dna_feature_layer: the encoder features fed to the projector (the tap). An int indexes the encoder's
             `hidden_states` (0 = embeddings; -1 = the last); a str names an encoder output site, a submodule whose
             output is the feature (e.g. `"encoder.layer.20.output.dense"` on NT-v2, the FFN branch of block 20;
             `"blocks.20.mlp.l3"` on Evo 2). The encoder runs only as deep as the tap needs. Default: the encoder's
-            own default (`-1`, the final LayerNorm output, on NT-v2: what BioReason uses).
+            own default (what BioReason uses): `-1`, the final LayerNorm output, on NT-v2; `"blocks.20.mlp.l3"` on an
+            Evo 2 with more than 20 blocks (Evo 2-1B), else its last block's `mlp.l3`.
         projector_type: `"linear"` (the paper) or `"mlp2x_gelu"` (Linear-GELU-Linear).
         freeze_dna_encoder: the encoder runs without gradients (BioReason keeps it frozen).
         dna_encoder_pretrained: the encoder's weights come from a pretrained checkpoint (`False`: initialised at
@@ -134,40 +136,47 @@ class BioReasonConfig(PreTrainedConfig):
         if self.projector_type not in PROJECTOR_TYPES:
             raise ValueError(f"projector_type={self.projector_type!r}; expected one of {PROJECTOR_TYPES}.")
         if self.dna_feature_layer is None:
-            default = getattr(self.dna_config, "default_feature_layer", None)
-            self.dna_feature_layer = default() if default is not None else -1
-        self._check_feature_layer()
+            self.dna_feature_layer = default_feature_layer(self.dna_config)
+        check_feature_layer(self.dna_config, self.dna_feature_layer)
         vocab_size = self.text_config.vocab_size
         for name in ("dna_token_id", "dna_start_token_id", "dna_end_token_id"):
             token_id = getattr(self, name)
             if not 0 <= token_id < vocab_size:
                 raise ValueError(f"{name}={token_id} is outside the text model's vocabulary (vocab_size={vocab_size}).")
 
-    def _check_feature_layer(self) -> None:
-        """What can be checked without the encoder's modules (the model checks that a named site exists)."""
-        layer, dna = self.dna_feature_layer, self.dna_config
-        num_layers = dna.num_hidden_layers
-        if isinstance(layer, bool) or not isinstance(layer, (int, str)):
-            raise ValueError(f"dna_feature_layer={layer!r} must be an int (a hidden_states index) or a str (an "
-                             "encoder module name).")
-        if isinstance(layer, int):
-            if not -(num_layers + 1) <= layer <= num_layers:
-                raise ValueError(
-                    f"dna_feature_layer={layer} is out of range for a DNA encoder with {num_layers} layers "
-                    f"({num_layers + 1} hidden states)."
-                )
-            return
-        prefix = getattr(dna, "layers_module", None)
-        example = f"{prefix}.{num_layers - 1}" if prefix else "a submodule name"
-        if not _MODULE_PATH.match(layer):
-            raise ValueError(f"dna_feature_layer={layer!r} is not a module name (dotted, e.g. {example!r}).")
-        if prefix and layer.startswith(f"{prefix}."):
-            index = layer[len(prefix) + 1:].split(".")[0]
-            if not index.isdigit() or int(index) >= num_layers:
-                raise ValueError(
-                    f"dna_feature_layer={layer!r} names block {index} of a {dna.model_type} encoder with {num_layers} "
-                    f"blocks ({prefix}.0 .. {prefix}.{num_layers - 1}), e.g. {example!r}."
-                )
+
+def default_feature_layer(dna_config: PreTrainedConfig) -> int | str:
+    """The tap BioReason reads by default from this encoder (its config's `default_feature_layer()`, else -1)."""
+    default = getattr(dna_config, "default_feature_layer", None)
+    return default() if default is not None else -1
+
+
+def check_feature_layer(dna_config: PreTrainedConfig, layer) -> None:
+    """Refuse a tap that cannot exist on this encoder, naming it and the valid ones (what can be checked without the
+    encoder's modules; the model checks that a named site exists)."""
+    dna = dna_config
+    num_layers = dna.num_hidden_layers
+    if isinstance(layer, bool) or not isinstance(layer, (int, str)):
+        raise ValueError(f"dna_feature_layer={layer!r} must be an int (a hidden_states index) or a str (an "
+                         "encoder module name).")
+    if isinstance(layer, int):
+        if not -(num_layers + 1) <= layer <= num_layers:
+            raise ValueError(
+                f"dna_feature_layer={layer} is out of range for a DNA encoder with {num_layers} layers "
+                f"({num_layers + 1} hidden states)."
+            )
+        return
+    prefix = getattr(dna, "layers_module", None)
+    example = f"{prefix}.{num_layers - 1}" if prefix else "a submodule name"
+    if not _MODULE_PATH.match(layer):
+        raise ValueError(f"dna_feature_layer={layer!r} is not a module name (dotted, e.g. {example!r}).")
+    if prefix and layer.startswith(f"{prefix}."):
+        index = layer[len(prefix) + 1:].split(".")[0]
+        if not index.isdigit() or int(index) >= num_layers:
+            raise ValueError(
+                f"dna_feature_layer={layer!r} names block {index} of a {dna.model_type} encoder with {num_layers} "
+                f"blocks ({prefix}.0 .. {prefix}.{num_layers - 1}), e.g. {example!r}."
+            )
 
 
 __all__ = ["BioReasonConfig", "DNA_ENCODER_CONFIGS"]

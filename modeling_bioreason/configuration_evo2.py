@@ -9,9 +9,13 @@ implemented are refused with an error naming the key.
 This file ships to the Hub next to the weights: it imports only transformers and the standard library.
 """
 
+from typing import ClassVar
+
 from transformers import PreTrainedConfig
 
 BLOCK_TYPES = ("hcs", "hcm", "hcl", "attn")  # short / medium / long Hyena cascade, multi-head attention
+# BioReason and bio-posttrain read Evo 2-1B at the MLP branch of block 20 (of 25), before its residual add.
+BIOREASON_TAP_BLOCK = 20
 # The released evo2_1b_base block order (its config's hcs/hcm/hcl/attn_layer_idxs).
 EVO2_1B_BLOCK_TYPES = ["hcs", "hcm", "hcl", "attn"] + ["hcs", "hcm", "hcl"] * 2 + ["attn"] + ["hcs", "hcm", "hcl"] * 2 \
     + ["attn"] + ["hcs", "hcm", "hcl"] * 2 + ["attn"]
@@ -116,6 +120,19 @@ class Evo2Config(PreTrainedConfig):
 
     model_type = "evo2"
 
+    # What BioReason reads about this encoder (the protocol is documented in configuration_bioreason.py).
+    # One token per byte, ids as upstream (`N` is its own byte), nothing added around a sequence: a 2,048-bp window is
+    # 2,048 DNA placeholders.
+    tokenizer_probe: ClassVar[tuple[str, tuple[int, ...]]] = ("ACGTN", (65, 67, 71, 84, 78))
+    tokenizer_special_ids: ClassVar[tuple[int, ...]] = ()
+    tokenizer_description: ClassVar[str] = (
+        "the Evo 2 byte tokenizer (Evo2Tokenizer: one token per base, nothing added)"
+    )
+    # The ModuleList of blocks: a named tap `blocks.{i}.<...>` (e.g. `blocks.20.mlp.l3`) lives in block i.
+    layers_module: ClassVar[str] = "blocks"
+    # `hidden_states[-1]` is the last block's output; `last_hidden_state` is the final RMSNorm's.
+    last_hidden_state_in_hidden_states: ClassVar[bool] = False
+
     vocab_size: int = 512
     hidden_size: int = 1920
     num_hidden_layers: int | None = None
@@ -201,6 +218,22 @@ class Evo2Config(PreTrainedConfig):
     @property
     def hcs_layer_idxs(self) -> list[int]:
         return self._indices("hcs")
+
+    def default_feature_layer(self) -> str:
+        """
+        BioReason's default tap on Evo 2: `blocks.20.mlp.l3`, the MLP branch output of block 20 (what BioReason and
+        bio-posttrain read from Evo 2-1B), for an encoder deep enough to have it; a shallower one (a small random
+        Evo 2) is read at the same kind of site in its last block, `blocks.{n-1}.mlp.l3`.
+        """
+        block = BIOREASON_TAP_BLOCK if self.num_hidden_layers > BIOREASON_TAP_BLOCK else self.num_hidden_layers - 1
+        return f"blocks.{block}.mlp.l3"
+
+    @staticmethod
+    def encoder_model_class() -> type:
+        """The bare encoder this config builds (what `AutoModel` maps it to; named here for sealed remote code)."""
+        from .modeling_evo2 import Evo2Model
+
+        return Evo2Model
 
     @classmethod
     def from_upstream(cls, upstream: dict, without_fp8: bool = False, **overrides) -> "Evo2Config":

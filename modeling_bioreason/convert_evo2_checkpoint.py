@@ -33,21 +33,13 @@ import torch
 from .configuration_evo2 import Evo2Config
 from .hub import is_hub_id
 from .modeling_evo2 import Evo2ForCausalLM, Evo2Model
+from .sources import hub_snapshot
 from .tokenization_evo2 import Evo2Tokenizer
 
 logger = logging.getLogger(__name__)
 
 KEEP_FP32 = tuple(Evo2Model._keep_in_fp32_modules_strict)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def _hub_snapshot(repo_id: str, patterns: list[str]) -> Path:
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(repo_id, allow_patterns=patterns))
-    except Exception as error:  # offline without a cached copy, unknown repo, no access, ...
-        raise ValueError(f"Could not fetch {patterns} from the Hub repo {repo_id!r}: {error}") from error
 
 
 def _parts_of(path: Path) -> list[Path]:
@@ -72,7 +64,7 @@ def resolve_checkpoint(source: str | os.PathLike) -> list[Path]:
     if not is_hub_id(source):
         raise ValueError(f"{source}: no such checkpoint file, and not a Hub repo id (owner/name).")
     name = str(source).split("/")[-1]
-    snapshot = _hub_snapshot(str(source), [f"{name}.pt", f"{name}.pt.part*", "*.safetensors"])
+    snapshot = hub_snapshot(str(source), [f"{name}.pt", f"{name}.pt.part*", "*.safetensors"])
     if (snapshot / f"{name}.pt").is_file():
         return [snapshot / f"{name}.pt"]
     if _parts_of(snapshot / f"{name}.pt"):
@@ -90,7 +82,7 @@ def read_upstream_config(source: str | os.PathLike) -> dict:
     if not path.is_file():
         if not is_hub_id(source):
             raise ValueError(f"{source}: no such config file (YAML or JSON), and not a Hub repo id (owner/name).")
-        path = _hub_snapshot(str(source), ["config.json"]) / "config.json"
+        path = hub_snapshot(str(source), ["config.json"]) / "config.json"
         if not path.is_file():
             raise ValueError(f"The Hub repo {source} has no config.json.")
     text = path.read_text(encoding="utf-8")

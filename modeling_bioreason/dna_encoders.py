@@ -10,6 +10,8 @@ each encoder's config class instead; `configuration_bioreason.py` lists those fa
 'nt-v2'
 >>> random_dna_encoder("random-nt-v2:32x2").config.num_hidden_layers
 2
+>>> random_dna_encoder("random-evo2:32x4").config.block_types
+['hcs', 'hcm', 'hcl', 'attn']
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .configuration_evo2 import BLOCK_TYPES as EVO2_BLOCK_TYPES
+from .configuration_evo2 import Evo2Config
 from .configuration_nucleotide_transformer import NucleotideTransformerConfig
 
 RANDOM_SPEC = re.compile(r"^random-(?P<name>[a-z0-9][a-z0-9-]*?)(?::(?P<hidden>\d+)x(?P<layers>\d+))?$")
@@ -42,7 +46,9 @@ class DNAEncoderKind:
     license_terms: str  # what that licence asks, in words
     hub_ids: tuple[str, ...]  # `owner/name` prefixes of the published checkpoints
     tokens_per_sequence: str  # the card's "DNA tokens per sequence"
+    dna_tokens: int  # BioReason's DNA tokens per sequence with this encoder (the paper's max_length_dna)
     recognizes: Callable[[dict], bool] = lambda config: False  # a published config.json without our model_type
+    convert_hint: str = ""  # how to turn a published checkpoint that is no transformers folder into one
 
     @property
     def model_type(self) -> str:
@@ -85,10 +91,54 @@ NT_V2 = DNAEncoderKind(
     license_terms="non-commercial use, attribution, share-alike",
     hub_ids=("InstaDeepAI/nucleotide-transformer",),
     tokens_per_sequence="one per NT-v2 token (a 6-mer, or a single base next to `N` or at the end), plus `<cls>`",
+    dna_tokens=1024,
     recognizes=_is_published_nt_v2,
 )
 
-DNA_ENCODERS: dict[str, DNAEncoderKind] = {kind.model_type: kind for kind in (NT_V2,)}
+EVO2_DNA_TOKENS = 2048  # the paper's Evo 2 runs (max_length_dna 2048): a 2,048-bp window
+
+
+def _evo2_tokenizer(source: str | None):
+    from .tokenization_evo2 import Evo2Tokenizer
+
+    # A byte tokenizer: nothing to read from the encoder folder. Its model_max_length is BioReason's budget with Evo 2,
+    # so a processor holding it refuses (or truncates, as asked) longer windows.
+    return Evo2Tokenizer(model_max_length=EVO2_DNA_TOKENS)
+
+
+def _random_evo2_config(hidden: int, layers: int) -> Evo2Config:
+    """A small Evo 2 with every block type, in the 1B model's cycle (hcs, hcm, hcl, attn, ...), 4 heads."""
+    multiple = 16  # the upstream GLU rule (8/3 x hidden, rounded up), at a small multiple
+    return Evo2Config(
+        hidden_size=hidden, num_attention_heads=4, intermediate_size=multiple * -(-8 * hidden // (3 * multiple)),
+        block_types=[EVO2_BLOCK_TYPES[i % len(EVO2_BLOCK_TYPES)] for i in range(layers)],
+        hcs_filter_groups=hidden // 4, hcm_filter_groups=hidden // 4)
+
+
+EVO2 = DNAEncoderKind(
+    config_class=Evo2Config,
+    spec_name="evo2",
+    random_config=_random_evo2_config,
+    random_sizes=(lambda hidden, layers: hidden >= 8 and hidden % 8 == 0 and layers >= 1,
+                  "hidden a positive multiple of 8 (4 heads of an even size) and at least 1 block (blocks cycle "
+                  "hcs, hcm, hcl, attn)"),
+    tokenizer=_evo2_tokenizer,
+    name="Evo 2",
+    short_name="Evo 2",
+    weights_by="Arc Institute",
+    license="apache-2.0",
+    license_name="Apache-2.0",
+    license_terms="permissive, with attribution and the licence notice",
+    hub_ids=("arcinstitute/evo2",),
+    tokens_per_sequence=f"one per base (byte-level, nothing added): a {EVO2_DNA_TOKENS:,}-bp window is "
+                        f"{EVO2_DNA_TOKENS:,} placeholders, at most {EVO2_DNA_TOKENS:,} per sequence by default",
+    dna_tokens=EVO2_DNA_TOKENS,
+    convert_hint="the released Evo 2 checkpoints are upstream `.pt` files, not transformers folders: convert one "
+                 "first, e.g. `bioreason convert-evo2 --checkpoint arcinstitute/evo2_1b_base --config "
+                 "evo2-1b-8k.yml --without-fp8 --output evo2-1b-base`, and pass that folder",
+)
+
+DNA_ENCODERS: dict[str, DNAEncoderKind] = {kind.model_type: kind for kind in (NT_V2, EVO2)}
 
 
 def encoder_kind(model_type: str) -> DNAEncoderKind:

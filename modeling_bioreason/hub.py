@@ -122,16 +122,18 @@ def base_models_of(model, explicit: list[str] | None = None) -> list[str]:
 
 
 def license_metadata(model, base_models: list[str], license: str | None = None,
-                     encoder: tuple[DNAEncoderKind | None, bool] | None = None) -> tuple[dict, str]:
+                     encoder: tuple[DNAEncoderKind | None, bool] | None = None,
+                     text_license: str | None = None) -> tuple[dict, str]:
     """
     `(metadata, sentence)`: the card's licence fields and the sentence naming each component's licence. Licences follow
-    the weights inside: a pretrained DNA encoder's (`encoder`, see `dna_encoder_weights`) and the language model's; a
-    randomly initialised encoder carries nobody's. Permissive licences combine into the other one; the code is
-    Apache-2.0. `license` overrides the result.
+    the weights inside: a pretrained DNA encoder's (`encoder`, see `dna_encoder_weights`) and the language model's
+    (`text_license` when its source declares one, e.g. a converted checkpoint's card; else known for the base
+    models this project builds on); a randomly initialised encoder carries nobody's. Permissive licences combine into
+    the other one; the code is Apache-2.0. `license` overrides the result.
     """
     text_ids = [name for name in base_models if encoder_kind_of_hub_id(name) is None]
-    text_license = next((lic for prefix, lic in TEXT_MODEL_LICENSES.items() for name in text_ids
-                         if name.startswith(prefix)), None)
+    text_license = text_license or next((lic for prefix, lic in TEXT_MODEL_LICENSES.items() for name in text_ids
+                                         if name.startswith(prefix)), None)
     named = f" ({', '.join(text_ids)})" if text_ids else ""
     text_part = f"The language model{named} is " + (
         f"{LICENSE_NAMES.get(text_license, text_license)}." if text_license else
@@ -157,9 +159,9 @@ def license_metadata(model, base_models: list[str], license: str | None = None,
     if not governing:
         return {"license": "apache-2.0"}, f"The code and these weights are Apache-2.0. {encoder_part}{text_part}"
     if len(governing) == 1:
-        metadata, name = {"license": governing[0]}, names[governing[0]]
+        metadata, name = {"license": governing[0]}, names.get(governing[0], governing[0])
     else:
-        name = " and ".join(names[lic] for lic in governing)
+        name = " and ".join(names.get(lic, lic) for lic in governing)
         metadata = {"license": "other", "license_name": "-and-".join(governing)}
     return metadata, (f"{encoder_part}{text_part} The combined weights are therefore released under {name}; the code "
                       "is Apache-2.0.")
@@ -177,7 +179,8 @@ def card_metadata(model, values: dict, extra_metadata: dict | None = None):
     if encoder is not None and not encoder[1]:  # random encoder weights: no published encoder is a base model
         base_models = [name for name in base_models if encoder_kind_of_hub_id(name) is None]
     datasets, local = hub_dataset_ids(values.get("datasets"))
-    license_fields, sentence = license_metadata(model, base_models, values.get("license"), encoder)
+    license_fields, sentence = license_metadata(model, base_models, values.get("license"), encoder,
+                                                values.get("text_model_license"))
     data = ModelCardData(
         library_name="transformers", pipeline_tag="text-generation", **license_fields,
         base_model=base_models or None, datasets=datasets or None, tags=list(TAGS),

@@ -188,6 +188,56 @@ def _takes_stop_after_layer(encoder_class: type) -> bool:
     return "stop_after_layer" in inspect.signature(encoder_class.forward).parameters
 
 
+def dna_feature_site(encoder: nn.Module, dna_config, name: str) -> nn.Module:
+    """The encoder submodule a named tap reads (its output is the feature); an error names the tap, the encoder and
+    sites it has, or the width that does not fit."""
+    try:
+        site = encoder.get_submodule(name)
+    except AttributeError:
+        last_block = f"{getattr(dna_config, 'layers_module', '')}.{dna_config.num_hidden_layers - 1}."
+        names = [n for n, _ in encoder.named_modules() if n]
+        sites = [n for n in names if n.startswith(last_block)] or names
+        raise ValueError(
+            f"dna_feature_layer={name!r} names no module of the DNA encoder ({type(encoder).__name__}); its "
+            f"output sites include {', '.join(map(repr, sites[:6]))} (or give an int index into its hidden_states)."
+        ) from None
+    width = getattr(site, "out_features", dna_config.hidden_size)
+    if width != dna_config.hidden_size:
+        raise ValueError(f"dna_feature_layer={name!r} outputs {width} features, but the projector takes the "
+                         f"encoder's hidden_size ({dna_config.hidden_size}): tap a site of that width.")
+    return site
+
+
+def encode_at_tap(encoder: nn.Module, dna_config, layer: int | str, input_ids: torch.LongTensor,
+                  attention_mask: torch.Tensor) -> torch.Tensor:
+    """
+    The encoder's features at a tap (`dna_feature_layer`: a `hidden_states` index or a named output site), running
+    only the blocks it needs (`stop_after_layer`, when the encoder takes it).
+    """
+    num_layers = dna_config.num_hidden_layers
+    block = feature_layer_block(dna_config, layer)
+    depth = {}
+    if block is not None and block < num_layers - 1 and _takes_stop_after_layer(type(encoder)):
+        depth["stop_after_layer"] = block
+    if isinstance(layer, str):
+        captured = []
+        hook = dna_feature_site(encoder, dna_config, layer).register_forward_hook(
+            lambda module, args, output: captured.append(output if isinstance(output, torch.Tensor) else output[0])
+        )
+        try:
+            encoder(input_ids, attention_mask=attention_mask, **depth)
+        finally:
+            hook.remove()
+        if not captured:
+            raise RuntimeError(f"The DNA encoder never ran dna_feature_layer={layer!r} in its forward.")
+        return captured[-1]
+    index = layer % (num_layers + 1)
+    if index == num_layers and getattr(dna_config, "last_hidden_state_in_hidden_states", False):
+        return encoder(input_ids, attention_mask=attention_mask).last_hidden_state
+    outputs = encoder(input_ids, attention_mask=attention_mask, output_hidden_states=True, **depth)
+    return outputs.hidden_states[index]
+
+
 def _check_dna_layout(name: str, tensor: torch.Tensor, batch_size: int) -> None:
     if tensor.dim() != 3 or tensor.shape[0] != batch_size:
         raise ValueError(
@@ -239,48 +289,11 @@ class BioReasonModel(BioReasonPreTrainedModel):
 
     def dna_feature_site(self) -> nn.Module:
         """The encoder submodule a str `config.dna_feature_layer` names: its output is the DNA feature."""
-        name, encoder, dna_config = self.config.dna_feature_layer, self.dna_encoder, self.config.dna_config
-        try:
-            site = encoder.get_submodule(name)
-        except AttributeError:
-            last_block = f"{getattr(dna_config, 'layers_module', '')}.{dna_config.num_hidden_layers - 1}."
-            names = [n for n, _ in encoder.named_modules() if n]
-            sites = [n for n in names if n.startswith(last_block)] or names
-            raise ValueError(
-                f"dna_feature_layer={name!r} names no module of the DNA encoder ({type(encoder).__name__}); its "
-                f"output sites include {', '.join(map(repr, sites[:6]))} (or give an int index into its hidden_states)."
-            ) from None
-        width = getattr(site, "out_features", dna_config.hidden_size)
-        if width != dna_config.hidden_size:
-            raise ValueError(f"dna_feature_layer={name!r} outputs {width} features, but the projector takes the "
-                             f"encoder's hidden_size ({dna_config.hidden_size}): tap a site of that width.")
-        return site
+        return dna_feature_site(self.dna_encoder, self.config.dna_config, self.config.dna_feature_layer)
 
     def _encode_dna(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """The encoder's features at the tap (`config.dna_feature_layer`), running only the blocks it needs."""
-        encoder, layer, dna_config = self.dna_encoder, self.config.dna_feature_layer, self.config.dna_config
-        num_layers = dna_config.num_hidden_layers
-        block = feature_layer_block(dna_config, layer)
-        depth = {}
-        if block is not None and block < num_layers - 1 and _takes_stop_after_layer(type(encoder)):
-            depth["stop_after_layer"] = block
-        if isinstance(layer, str):
-            captured = []
-            hook = self.dna_feature_site().register_forward_hook(
-                lambda module, args, output: captured.append(output if isinstance(output, torch.Tensor) else output[0])
-            )
-            try:
-                encoder(input_ids, attention_mask=attention_mask, **depth)
-            finally:
-                hook.remove()
-            if not captured:
-                raise RuntimeError(f"The DNA encoder never ran dna_feature_layer={layer!r} in its forward.")
-            return captured[-1]
-        index = layer % (num_layers + 1)
-        if index == num_layers and getattr(dna_config, "last_hidden_state_in_hidden_states", False):
-            return encoder(input_ids, attention_mask=attention_mask).last_hidden_state
-        outputs = encoder(input_ids, attention_mask=attention_mask, output_hidden_states=True, **depth)
-        return outputs.hidden_states[index]
+        return encode_at_tap(self.dna_encoder, self.config.dna_config, self.config.dna_feature_layer, input_ids,
+                             attention_mask)
 
     def embed_tokens_with_dna_boundaries(self, input_ids: torch.LongTensor) -> torch.Tensor:
         """
@@ -681,6 +694,8 @@ class BioReasonForConditionalGeneration(BioReasonPreTrainedModel, GenerationMixi
 
 __all__ = [
     "dna_encoder_from_config",
+    "dna_feature_site",
+    "encode_at_tap",
     "prompt_groups",
     "BioReasonPreTrainedModel",
     "BioReasonModel",

@@ -22,6 +22,7 @@ from transformers.utils.chat_template_utils import render_jinja_template
 from transformers.utils.hub import cached_file, hf_api
 
 from .configuration_bioreason import DNA_ENCODER_CONFIGS, BioReasonConfig, dna_encoder_config_class
+from .tokenization_evo2 import Evo2Tokenizer
 from .tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
 
 try:  # message objects (dataclasses, pydantic models such as the OpenAI SDK's) as the dicts templates see
@@ -32,11 +33,16 @@ except ImportError:  # a transformers without it takes plain dicts only
 
 logger = logging.get_logger(__name__)
 
+# The DNA tokenizers shipped beside this file, one per encoder config in DNA_ENCODER_CONFIGS. Importing them here makes
+# a saved folder carry their code at its root, where remote code loads its dna_tokenizer/ subfolder's class from.
+DNA_TOKENIZERS = {"NT-v2": NucleotideTransformerTokenizer, "Evo 2": Evo2Tokenizer}
+
 DNA_START_TOKEN = "<|dna_start|>"
 DNA_PAD_TOKEN = "<|dna_pad|>"
 DNA_END_TOKEN = "<|dna_end|>"
 DNA_TOKENS = (DNA_START_TOKEN, DNA_PAD_TOKEN, DNA_END_TOKEN)
 IUPAC_AMBIGUITY_CODES = "RYSWKMBDHV"
+DNA_TRUNCATION = (None, "right", "left", "center")  # None: a DNA sequence over max_dna_tokens is an error
 IGNORE_INDEX = -100
 
 # The chat template lives in chat_template.jinja next to this file (package data). A saved processor writes it to its
@@ -246,8 +252,9 @@ def check_dna_tokenizer(tokenizer, encoder_type: str | None = None) -> str:
     raise ValueError(
         f"dna_tokenizer must be the DNA encoder's tokenizer, {wanted}; got {_describe_tokenizer(tokenizer)}. A saved "
         "BioReason folder keeps it in its dna_tokenizer/ subfolder (tokenizer_config.json, config.json and its "
-        "files); re-save the processor with this package, or pass the encoder's tokenizer (e.g. "
-        "dna_tokenizer=NucleotideTransformerTokenizer() for NT-v2)."
+        "files); re-save the processor with this package, or pass the encoder's tokenizer ("
+        + ", ".join(f"dna_tokenizer={tokenizer.__name__}() for {name}" for name, tokenizer in DNA_TOKENIZERS.items())
+        + ")."
     )
 
 
@@ -291,6 +298,39 @@ def normalize_dna_sequence(sequence: str, iupac: str = "error") -> str:
     )
 
 
+def special_dna_tokens(dna_tokenizer) -> tuple[int, int]:
+    """How many special tokens a DNA tokenizer puts before and after a sequence (NT-v2: `<cls>`, 0; Evo 2: 0, 0)."""
+    marked = dna_tokenizer.build_inputs_with_special_tokens([-1])
+    return marked.index(-1), len(marked) - marked.index(-1) - 1
+
+
+def fit_dna_tokens(ids: list[int], limit: int, side: str | None, special: tuple[int, int], where: str) -> list[int]:
+    """
+    One sequence's DNA tokens within `limit` (`max_dna_tokens`): over it, an error naming `where` and the numbers
+    (`side=None`), or cut as asked and logged: `"right"` / `"left"` cut that end (as a tokenizer's truncation_side),
+    `"center"` keeps the middle. The special tokens around the sequence (`special`: before, after) are kept.
+
+    >>> fit_dna_tokens([3, 10, 11, 12, 13], 3, "center", (1, 0), "Row 0")
+    [3, 11, 12]
+    """
+    if len(ids) <= limit:
+        return ids
+    if side is None:
+        raise ValueError(
+            f"{where}: {len(ids)} DNA tokens exceed max_dna_tokens={limit}. Shorten the window, raise "
+            "max_dna_tokens (the encoder must support it), or pass dna_truncation='center' | 'left' | 'right'."
+        )
+    if side not in DNA_TRUNCATION:
+        raise ValueError(f"dna_truncation={side!r}; expected one of {DNA_TRUNCATION}.")
+    before, after = special
+    body = ids[before : len(ids) - after]
+    keep = limit - before - after
+    start = {"right": 0, "left": len(body) - keep, "center": (len(body) - keep) // 2}[side]
+    kept = "the middle kept" if side == "center" else f"cut on the {side}"
+    logger.warning(f"{where}: truncated from {len(ids)} to {limit} DNA tokens ({kept}).")
+    return ids[:before] + body[start : start + keep] + ids[len(ids) - after :]
+
+
 def split_reasoning(text: str) -> dict[str, str]:
     """
     `{"reasoning": ..., "answer": ...}`: the text inside `<think>...</think>` and what follows it.
@@ -318,7 +358,11 @@ class BioReasonProcessor(ProcessorMixin):
         dna_tokenizer: the DNA encoder's tokenizer (saved in the `dna_tokenizer/` subfolder); default: the published
             NT-v2 one; `processor.dna_encoder_type` is then the `model_type` of the encoder it tokenizes for.
         chat_template: defaults to the Qwen3-style template with DNA blocks.
-        max_dna_tokens: longest DNA token sequence accepted (default: the DNA tokenizer's `model_max_length`).
+        max_dna_tokens: longest DNA token sequence accepted (default: the DNA tokenizer's `model_max_length`: 2,048
+            for NT-v2 and for Evo 2, whose tokenizer BioReason builds with the paper's 2,048-base budget).
+        dna_truncation: the policy for a DNA sequence over `max_dna_tokens` when a call does not give one: `None`
+            (default: an error naming it), or `"right"` / `"left"` (cut that end), `"center"` (keep the middle),
+            each truncation logged.
         iupac: `"error"` (default) or `"to_n"`: what to do with IUPAC ambiguity codes in DNA.
 
     Example:
@@ -342,6 +386,7 @@ class BioReasonProcessor(ProcessorMixin):
         chat_template: str | None = None,
         max_dna_tokens: int | None = None,
         iupac: str = "error",
+        dna_truncation: str | None = None,
         **kwargs,
     ):
         if chat_template is None:
@@ -353,8 +398,11 @@ class BioReasonProcessor(ProcessorMixin):
         self.dna_encoder_type = check_dna_tokenizer(dna_tokenizer)
         if iupac not in ("error", "to_n"):
             raise ValueError(f"iupac={iupac!r}; expected 'error' or 'to_n'.")
+        if dna_truncation not in DNA_TRUNCATION:
+            raise ValueError(f"dna_truncation={dna_truncation!r}; expected one of {DNA_TRUNCATION}.")
         self.max_dna_tokens = max_dna_tokens
         self.iupac = iupac
+        self.dna_truncation = dna_truncation
         super().__init__(tokenizer, dna_tokenizer, chat_template=chat_template, **kwargs)
         missing = [token for token in DNA_TOKENS if token not in tokenizer.get_vocab()]
         if missing:
@@ -518,8 +566,9 @@ class BioReasonProcessor(ProcessorMixin):
             padding_side: defaults to left for generation and right when `assistant_spans` (training) are given.
             truncation, max_length: cut text tokens beyond `max_length`; an error if the cut would remove
                 DNA placeholders.
-            dna_truncation: `None` (default: a DNA sequence over `max_dna_tokens` is an error), or `"left"`,
-                `"right"`, `"center"` to keep that part of it; each truncation is logged.
+            dna_truncation: `None` (default: the processor's `dna_truncation`, itself None by default: a DNA sequence
+                over `max_dna_tokens` is an error), or `"right"` / `"left"` to cut that end, `"center"` to keep the
+                middle; each truncation is logged.
             assistant_spans: character spans to supervise per row (from the chat template's generation blocks);
                 adds `assistant_masks` and `labels`.
         """
@@ -558,7 +607,8 @@ class BioReasonProcessor(ProcessorMixin):
                     "sequence(s) were given; each DNA block needs exactly one sequence."
                 )
 
-        dna_ids = self._tokenize_dna(dna_sequences, dna_truncation)
+        dna_ids = self._tokenize_dna(dna_sequences, dna_truncation if dna_truncation is not None else
+                                     self.dna_truncation)
         if add_special_tokens is None:
             bos = self.tokenizer.bos_token
             add_special_tokens = not (bos is not None and all(t.startswith(bos) for t in texts))
@@ -635,25 +685,11 @@ class BioReasonProcessor(ProcessorMixin):
         return int((limit - before - after) * per_token)
 
     def _special_dna_tokens(self) -> tuple[int, int]:
-        """How many special tokens the DNA tokenizer puts before and after a sequence (NT-v2: `<cls>`, 0)."""
-        marked = self.dna_tokenizer.build_inputs_with_special_tokens([-1])
-        return marked.index(-1), len(marked) - marked.index(-1) - 1
+        return special_dna_tokens(self.dna_tokenizer)
 
     def _truncate_dna(self, ids, limit, side, row, index, bases):
-        before, after = self._special_dna_tokens()
-        where = f"Row {row}, DNA sequence {index} ({bases} bp)"
-        if side is None:
-            raise ValueError(
-                f"{where}: {len(ids)} DNA tokens exceed max_dna_tokens={limit}. Shorten the window, raise "
-                "max_dna_tokens (the encoder must support it), or pass dna_truncation='center' | 'left' | 'right'."
-            )
-        if side not in ("left", "right", "center"):
-            raise ValueError(f"dna_truncation={side!r}; expected None, 'left', 'right' or 'center'.")
-        body = ids[before : len(ids) - after]
-        keep = limit - before - after
-        start = {"right": 0, "left": len(body) - keep, "center": (len(body) - keep) // 2}[side]
-        logger.warning(f"{where}: truncated from {len(ids)} to {limit} DNA tokens ({side} kept).")
-        return ids[:before] + body[start : start + keep] + ids[len(ids) - after :]
+        return fit_dna_tokens(ids, limit, side, self._special_dna_tokens(), f"Row {row}, DNA sequence {index} "
+                              f"({bases} bp)")
 
     @staticmethod
     def _span_mask(offsets: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
@@ -735,4 +771,5 @@ class BioReasonProcessor(ProcessorMixin):
         return results
 
 
-__all__ = ["BioReasonProcessor", "check_conversations", "normalize_dna_sequence", "split_reasoning", "CHAT_TEMPLATE"]
+__all__ = ["BioReasonProcessor", "check_conversations", "fit_dna_tokens", "normalize_dna_sequence", "split_reasoning",
+           "CHAT_TEMPLATE"]

@@ -177,6 +177,18 @@ def _is_repo_id(name: str) -> bool:
     return not name.startswith((".", "~"))
 
 
+def hub_snapshot(repo_id: str, patterns: list[str] | None = None) -> Path:
+    """The local snapshot folder of a Hub repo (its files matching `patterns`, all without), through `huggingface_hub`
+    (offline: the local cache); an error names the repo and what was asked."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=patterns))
+    except Exception as error:  # noqa: BLE001 - offline without a cached copy, unknown repo, no access, ...
+        asked = f"{patterns} from " if patterns else ""
+        raise ValueError(f"Could not fetch {asked}the Hub repo {repo_id!r}: {error}") from error
+
+
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 

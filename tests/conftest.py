@@ -14,18 +14,65 @@ import torch  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# The DNA encoders the door tests run on (`random-<kind>` specs, `tiny_bioreason(dna_encoder=kind)`), each with what
-# its door tests need beyond a random model: a published-layout encoder folder (for `build_bioreason` by Hub id and
-# `bioreason convert`), a tap inside its first block, and how the original BioReason code held that encoder. Adding an
-# encoder kind (Evo 2) adds its entry here.
+# The DNA encoders the door tests run on (`random-<kind>` specs, `tiny_bioreason(dna_encoder=kind, **tiny)`), each with
+# what its door tests need beyond a random model: its publisher's layout as a folder (`published_folder(kind, root)`,
+# for `build_bioreason` by Hub id and `bioreason convert`), a tap inside its first block, how the original BioReason
+# code held that encoder, how much of each 4,001-bp KEGG window short tests keep (`kegg_trim`) and its CPU smoke
+# recipes. Adding an encoder kind adds its entry here.
+class OriginalEvo2:
+    """The original code's `Evo2(name)`: a plain object holding the StripedHyena module, not an `nn.Module`, so a
+    BioReason state dict of an Evo 2 run has no `dna_model.*` keys (its weights come from `--dna-model`)."""
+
+    def __init__(self, folder):
+        from modeling_bioreason.build import load_dna_encoder
+
+        self.base_model = load_dna_encoder(folder)
+        self.config = self.base_model.config
+
+
+def _converted_evo2_golden(root: Path) -> Path:
+    """The Evo 2 golden (upstream key layout) converted as `bioreason convert-evo2` converts a released checkpoint
+    (arcinstitute/evo2_*): hidden 40, the 1B model's first seven blocks."""
+    from modeling_bioreason.convert_evo2_checkpoint import convert_evo2
+
+    folder = root / "evo2-golden-converted"
+    if not folder.exists():
+        golden = FIXTURES / "evo2_golden"
+        convert_evo2(golden / "weights.safetensors", golden / "config.json", folder,
+                     base_model="arcinstitute/evo2_1b_base")
+    return folder
+
+
 ENCODER_KINDS = {
     "nt-v2": {
-        "published_folder": FIXTURES / "nt_v2_golden",  # InstaDeep's layout (EsmForMaskedLM config, esm.* keys)
+        "tiny": {},  # tiny_bioreason's defaults: hidden 32, 2 layers
+        "published_folder": lambda root: FIXTURES / "nt_v2_golden",  # InstaDeep's layout (EsmForMaskedLM, esm.* keys)
         "inner_tap": "encoder.layer.0.output.dense",  # block 0's FFN branch, before the residual add
         "original_dna_model": lambda folder: __import__("modeling_bioreason").NucleotideTransformerForMaskedLM
         .from_pretrained(folder),
+        "kegg_trim": 1024,  # 1,953 bp: 329 placeholders
+        "smoke": {"sft": "cpu-smoke-sft", "grpo": "cpu-smoke-grpo", "dna_only": "cpu-smoke-dna-only"},
+    },
+    "evo2": {
+        "tiny": {"dna_hidden": 16, "dna_layers": 4},  # one block of each type: hcs, hcm, hcl, attn
+        "published_folder": _converted_evo2_golden,
+        "inner_tap": "blocks.0.mlp.l3",  # block 0's MLP branch, before the residual add
+        "original_dna_model": OriginalEvo2,
+        "kegg_trim": 1900,  # 201 bp: one placeholder per base
+        "smoke": {"sft": "cpu-smoke-sft-evo2", "grpo": "cpu-smoke-grpo-evo2", "dna_only": "cpu-smoke-dna-only-evo2"},
     },
 }
+
+
+# For tests of machinery that does not depend on the encoder (resuming, refusing changed settings): run on NT-v2 only.
+# Each still goes through the door it tests; the Evo 2 variant of the door itself is tested beside it.
+RUNNER_MECHANICS = pytest.mark.parametrize("encoder_kind", ["nt-v2"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def published_encoder(encoder_kind, tmp_path_factory) -> Path:
+    """The DNA encoder of `encoder_kind` as its publisher's checkpoint becomes a folder (see ENCODER_KINDS)."""
+    return ENCODER_KINDS[encoder_kind]["published_folder"](tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session", params=list(ENCODER_KINDS))
@@ -60,7 +107,8 @@ def _tiny(kind: str, tokenizer_dir: Path) -> tuple:
 
         from modeling_bioreason.example import tiny_bioreason
 
-        model, processor = tiny_bioreason(AutoTokenizer.from_pretrained(tokenizer_dir), seed=0, dna_encoder=kind)
+        model, processor = tiny_bioreason(AutoTokenizer.from_pretrained(tokenizer_dir), seed=0, dna_encoder=kind,
+                                          **ENCODER_KINDS[kind]["tiny"])
         _TINY[kind] = model.eval(), processor
     return _TINY[kind]
 

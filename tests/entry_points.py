@@ -16,9 +16,10 @@ REVISION = "0123456789abcdef0123456789abcdef01234567"  # a commit hash, as snaps
 def small_bioreason(kind: str = "nt-v2"):
     """(model, processor): a tiny random BioReason over a 4,096-token byte-level BPE, with the DNA encoder of `kind`
     (see conftest.ENCODER_KINDS). Do not mutate."""
+    from conftest import ENCODER_KINDS
     from modeling_bioreason.example import tiny_bioreason, tiny_tokenizer
 
-    model, processor = tiny_bioreason(tiny_tokenizer(), seed=0, dna_encoder=kind)
+    model, processor = tiny_bioreason(tiny_tokenizer(), seed=0, dna_encoder=kind, **ENCODER_KINDS[kind]["tiny"])
     return model.eval(), processor
 
 

@@ -59,6 +59,8 @@ def test_version_and_recipe_list(capsys):
     lines = capsys.readouterr().out.splitlines()
     recipes = {line.split()[0]: line for line in lines[:-1]}
     assert "cpu-smoke-sft" in recipes and "CPU smoke test of the SFT pipeline" in recipes["cpu-smoke-sft"]
+    assert "Evo 2-1B (blocks.20.mlp.l3, 2,048 DNA tokens) + Qwen3-4B" in recipes["kegg_sft_evo2_qwen3_4b"]
+    assert "Evo 2-1B frozen at blocks.20.mlp.l3" in recipes["kegg_dna_only_evo2_1b"]
     assert len(recipes) == len(list((ROOT / "modeling_bioreason/training/recipes").glob("*.yaml")))
 
 

@@ -1,17 +1,15 @@
 """Converting checkpoints of the original BioReason code (key layouts from its Lightning, GRPO and HF savers)."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 from torch import nn
-from transformers import AutoModelForCausalLM, Qwen3Config, Qwen3ForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
-from conftest import ENCODER_KINDS, FIXTURES
+from conftest import ENCODER_KINDS, FIXTURES, RUNNER_MECHANICS
 from modeling_bioreason import NucleotideTransformerConfig
 from modeling_bioreason.convert_bioreason_checkpoint import convert_checkpoint
 from modeling_bioreason.example import tiny_tokenizer
@@ -35,9 +33,9 @@ class DNALLMModel(nn.Module):
 
 
 @pytest.fixture(scope="module")
-def dna_folder(encoder_kind):
-    """The DNA encoder a converted run used, as its publisher lays it out (`--dna-model`)."""
-    return ENCODER_KINDS[encoder_kind]["published_folder"]
+def dna_folder(published_encoder):
+    """The DNA encoder a converted run used, as its publisher's checkpoint becomes a folder (`--dna-model`)."""
+    return published_encoder
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +75,11 @@ def test_lightning_deepspeed_module_dict_with_aliases(original, dna_folder, tmp_
             torch.testing.assert_close(converted[key.removeprefix("model.")], value, atol=2e-3, rtol=1e-2)
     torch.testing.assert_close(model.model.dna_projector.linear_1.weight,
                                module.dna_projection.weight.to(torch.bfloat16).float())
-    converted_encoder = model.model.dna_encoder.state_dict()  # every encoder weight from the checkpoint (bf16 there)
+    # Every encoder weight from the checkpoint (bf16 there), or, for an Evo 2 run, which stored none, --dna-model's.
+    stored = any(key.startswith("dna_model.") for key in state)
+    converted_encoder = model.model.dna_encoder.state_dict()
     for key, value in module.dna_model.base_model.state_dict().items():
-        torch.testing.assert_close(converted_encoder[key], value.to(torch.bfloat16).float())
+        torch.testing.assert_close(converted_encoder[key], value.to(torch.bfloat16).float() if stored else value)
     assert processor.tokenizer.convert_tokens_to_ids("<|dna_pad|>") == model.config.dna_token_id
 
 
@@ -87,10 +87,10 @@ def test_grpo_pytorch_model_bin_and_cli(original, dna_folder, tmp_path):
     folder, module, state = original
     torch.save(state, tmp_path / "pytorch_model.bin")
     out = tmp_path / "converted"
-    result = subprocess.run([sys.executable, "-m", "modeling_bioreason.cli", "convert", "--checkpoint",
-                             str(tmp_path / "pytorch_model.bin"), "--dna-model", str(dna_folder), "--text-model",
-                             str(folder / "text"), "--output", str(out)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
+    from modeling_bioreason.cli import main
+
+    assert main(["convert", "--checkpoint", str(tmp_path / "pytorch_model.bin"), "--dna-model", str(dna_folder),
+                 "--text-model", str(folder / "text"), "--output", str(out)]) == 0
     model = AutoModelForCausalLM.from_pretrained(out, trust_remote_code=True)
     merged = _expected_merged(module)
     torch.testing.assert_close(model.model.language_model.layers[0].mlp.down_proj.weight,
@@ -125,18 +125,92 @@ def test_hf_directory_with_dna_projection(original, dna_folder, tmp_path):
                for v in maps[0].values())
 
 
-def test_bad_checkpoints_are_named(original, tmp_path):
+def test_merged_lm_repo_by_hub_id_converts_through_the_cli_and_answers_in_pipeline_and_the_space(
+        original, encoder_kind, dna_folder, tmp_path, monkeypatch, capsys):
+    """bio-posttrain's layout (a merged LM with BioReason's tokenizer, `dna_projection.pt`, an Apache-2.0 card) by repo
+    id from a Hub cache, read at a named tap: `bioreason convert` writes a folder whose card credits the source, its
+    licence and base models, and which answers through `pipeline()` and the Space."""
+    import huggingface_hub
+    from huggingface_hub import ModelCard
+    from transformers import AutoTokenizer, pipeline
+
+    from entry_points import make_hub_cache
+    from modeling_bioreason.cli import main
+
+    folder, module, _ = original
+    source = tmp_path / "bio-posttrain"
+    merged_lm = Qwen3ForCausalLM(module.text_model.get_base_model().config)
+    merged_lm.load_state_dict(_expected_merged(module))
+    merged_lm.save_pretrained(source)
+    AutoTokenizer.from_pretrained(folder / "text").save_pretrained(source)
+    torch.save(module.dna_projection.state_dict(), source / "dna_projection.pt")
+    (source / "README.md").write_text("---\nlicense: apache-2.0\nbase_model: Qwen/Qwen3-1.7B\n---\n# A DNA SFT model\n")
+    repo_id = "mims-harvard/bio-posttrain-tiny-dna-sft"
+    make_hub_cache(source, tmp_path / "cache", repo_id)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # as HF_HUB_CACHE= does
+    tap, out = ENCODER_KINDS[encoder_kind]["inner_tap"], tmp_path / "converted"
+    assert main(["convert", "--checkpoint", repo_id, "--dna-model", str(dna_folder), "--dna-feature-layer", tap,
+                 "--output", str(out)]) == 0, capsys.readouterr().err
+
+    model = AutoModelForCausalLM.from_pretrained(out, trust_remote_code=True).eval()
+    evo2 = encoder_kind == "evo2"
+    assert model.config.dna_feature_layer == tap
+    assert model.config.dna_config.model_type == ("evo2" if evo2 else "nucleotide_transformer")
+    torch.testing.assert_close(model.model.dna_projector.linear_1.weight, module.dna_projection.weight)
+    card = ModelCard.load(out / "README.md")  # the Hub's own parser
+    assert card.data.license == ("apache-2.0" if evo2 else "cc-by-nc-sa-4.0")  # Evo 2 + the source's Apache-2.0
+    assert card.data.base_model == ([repo_id, "arcinstitute/evo2_1b_base"] if evo2 else [repo_id])
+    assert f"[`{repo_id}`](https://huggingface.co/{repo_id}), released under apache-2.0" in card.text
+    assert f"read at `dna_feature_layer={tap!r}`" in card.text
+
+    messages = [{"role": "user", "content": [{"type": "dna", "sequence": "ACGTACGTTTGACAGATTACA"},
+                                             {"type": "dna", "sequence": "ACGTACGTTTGACAGGTTACA"},
+                                             {"type": "text", "text": "Which disease?"}]}]
+    answered = pipeline(model=str(out), trust_remote_code=True)(messages, max_new_tokens=4, do_sample=False)[0]
+    assert answered["generated_text"][-1]["role"] == "assistant" and set(answered) >= {"reasoning", "answer"}
+    capsys.readouterr()
+    assert main(["ask", "--model", str(out), "--reference", "ACGTACGTTTGACAGATTACA", "--variant",
+                 "ACGTACGTTTGACAGGTTACA", "--question", "Which disease?", "--max-new-tokens", "4"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"reasoning", "answer"}
+    app = pytest.importorskip("spaces_app.app")
+    monkeypatch.setattr(app, "MAX_NEW_TOKENS", 4)
+    *_, (chat, shown) = app.BioReasonDemo(str(out)).respond("Paste sequences", "ACGTACGTTTGACAGATTACA",
+                                                            "ACGTACGTTTGACAGGTTACA", None, "", None, 0,
+                                                            "Which disease?", 0)
+    assert chat[-1]["role"] == "assistant" and shown.startswith("### ")
+
+
+def test_bad_checkpoints_are_named(original, encoder_kind, tmp_path_factory, tmp_path, capsys):
+    """A run converted with another encoder than it used, or read at a tap the encoder lacks: each error names both
+    sides (the checkpoint's and the encoder's)."""
     folder, _, state = original
-    torch.save({k: v for k, v in state.items() if not k.startswith("dna_model.")}, tmp_path / "evo2.bin")
-    with pytest.raises(ValueError, match="Evo2 run"):
-        convert_checkpoint(tmp_path / "evo2.bin", GOLDEN_NT, folder / "text")
+    torch.save(state, tmp_path / "run.bin")
+    other = next(kind for kind in ENCODER_KINDS if kind != encoder_kind)
+    other_folder = ENCODER_KINDS[other]["published_folder"](tmp_path_factory.getbasetemp())
+    if any(key.startswith("dna_model.") for key in state):  # NT-v2 weights stored, an Evo 2 given
+        message = (r"dna_model\.\* weights do not fit the DNA encoder --dna-model .* \(Evo2Model\): it lacks "
+                   r"\['blocks\.0\..*; the checkpoint has \['esm\.")
+    else:  # an Evo 2 run (no encoder stored, projection 40 -> 64), NT-v2 (hidden 64) given
+        message = (r"holds \{'weight': \(64, 40\), 'bias': \(64,\)\}, but this model's projector is \{'weight': "
+                   r"\(64, 64\).*the DNA encoder \(nucleotide_transformer, 2 blocks\) gives 64 features per token at "
+                   r"dna_feature_layer=-1 and the language model \(qwen3\) has hidden size 64")
+    with pytest.raises(ValueError, match=message):
+        convert_checkpoint(tmp_path / "run.bin", other_folder, folder / "text")
+    dna_folder = ENCODER_KINDS[encoder_kind]["published_folder"](tmp_path_factory.getbasetemp())
+    blocks = AutoConfig.from_pretrained(dna_folder) if encoder_kind == "evo2" else NucleotideTransformerConfig\
+        .from_pretrained(dna_folder)
+    layers = blocks.layers_module
+    capsys.readouterr()  # what the conversion above logged
+    line = _one_line_error(["convert", "--checkpoint", str(tmp_path / "run.bin"), "--dna-model", str(dna_folder),
+                            "--text-model", str(folder / "text"), "--dna-feature-layer", f"{layers}.99.mlp",
+                            "--output", str(tmp_path / "out")], capsys)
+    assert (f"dna_feature_layer='{layers}.99.mlp' names block 99 of a {blocks.model_type} encoder with "
+            f"{blocks.num_hidden_layers} blocks ({layers}.0 .. {layers}.{blocks.num_hidden_layers - 1})") in line
     with pytest.raises(ValueError, match="needs --text-model"):
-        convert_checkpoint(tmp_path / "evo2.bin", GOLDEN_NT)
+        convert_checkpoint(tmp_path / "run.bin", dna_folder)
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="without dna_projection.pt"):
-        convert_checkpoint(tmp_path / "empty", GOLDEN_NT)
-    wrong = NucleotideTransformerConfig.from_pretrained(GOLDEN_NT)
-    assert wrong.hidden_size == 64
+        convert_checkpoint(tmp_path / "empty", dna_folder)
 
 
 def _one_line_error(argv, capsys) -> str:
@@ -144,11 +218,12 @@ def _one_line_error(argv, capsys) -> str:
 
     assert main(argv) == 2
     err = capsys.readouterr().err
-    [line] = err.strip().splitlines()
+    [line] = [line for line in err.strip().splitlines() if "it/s]" not in line]  # progress bars of loading aside
     assert "Traceback" not in err and line.startswith("bioreason convert: error: "), err
     return line
 
 
+@RUNNER_MECHANICS
 def test_bombs_pickles_and_damaged_files_are_refused_by_name(original, tmp_path, capsys):
     import pickle
     import zipfile

@@ -16,7 +16,7 @@ from transformers.modeling_outputs import BaseModelOutput
 
 from conftest import FIXTURES
 from entry_points import chat_inputs, saved_folder, short_chat, small_bioreason
-from modeling_bioreason import BioReasonConfig, BioReasonForConditionalGeneration, build_bioreason
+from modeling_bioreason import BioReasonConfig, BioReasonForConditionalGeneration, BioReasonProcessor, build_bioreason
 from modeling_bioreason.dna_encoders import random_dna_encoder
 
 BATCH = [short_chat(["ACGTACGTTTGACAGATTACAGG", "ACGTACGTTTGACAGGTTACA"]),
@@ -101,6 +101,14 @@ def test_the_default_tap_is_the_encoders_and_old_configs_keep_theirs():
     assert config.dna_feature_layer == dna.default_feature_layer() == -1
     reloaded = BioReasonConfig.from_dict(config.to_dict())
     assert reloaded.dna_feature_layer == -1 and type(reloaded.dna_config) is type(dna)
+    from modeling_bioreason import Evo2Config
+
+    evo2_1b = Evo2Config()  # the 1B shapes: 25 blocks; BioReason's and bio-posttrain's tap
+    config = BioReasonConfig(text_config=text, dna_config=evo2_1b, dna_token_id=61, dna_start_token_id=60,
+                             dna_end_token_id=62)
+    assert config.dna_feature_layer == "blocks.20.mlp.l3"
+    reloaded = BioReasonConfig.from_dict(config.to_dict())
+    assert reloaded.dna_feature_layer == "blocks.20.mlp.l3" and type(reloaded.dna_config) is Evo2Config
 
 
 @pytest.fixture(scope="module")
@@ -119,25 +127,34 @@ def small_lm_and_tokenizer(text_tokenizer):
     return Qwen3ForCausalLM(config), text_tokenizer
 
 
-@pytest.mark.parametrize("tap, message", [
-    ("encoder.layer.7.output", r"dna_feature_layer='encoder.layer.7.output' names block 7 of a nucleotide_transformer "
-                               r"encoder with 2 blocks \(encoder.layer.0 .. encoder.layer.1\)"),
-    ("encoder.layr.0.output", r"dna_feature_layer='encoder.layr.0.output' names no module of the DNA encoder "
-                              r"\(NucleotideTransformerModel\); its output sites include 'encoder.layer.1.attention'"),
-    ("encoder.layer.0.intermediate.dense", r"outputs 256 features, but the projector takes the encoder's hidden_size "
-                                           r"\(32\)"),
-    ("encoder layer 0", r"is not a module name"),
-    (3, r"dna_feature_layer=3 is out of range for a DNA encoder with 2 layers"),
-    (True, r"must be an int \(a hidden_states index\) or a str"),
+@pytest.mark.parametrize("spec, tap, message", [
+    ("random-nt-v2:32x2", "encoder.layer.7.output", r"dna_feature_layer='encoder.layer.7.output' names block 7 of a "
+                                                    r"nucleotide_transformer encoder with 2 blocks \(encoder.layer.0 .. "
+                                                    r"encoder.layer.1\)"),
+    ("random-nt-v2:32x2", "encoder.layr.0.output", r"dna_feature_layer='encoder.layr.0.output' names no module of the "
+                                                   r"DNA encoder \(NucleotideTransformerModel\); its output sites "
+                                                   r"include 'encoder.layer.1.attention'"),
+    ("random-nt-v2:32x2", "encoder.layer.0.intermediate.dense", r"outputs 256 features, but the projector takes the "
+                                                                r"encoder's hidden_size \(32\)"),
+    ("random-nt-v2:32x2", "encoder layer 0", r"is not a module name"),
+    ("random-nt-v2:32x2", 3, r"dna_feature_layer=3 is out of range for a DNA encoder with 2 layers"),
+    ("random-nt-v2:32x2", True, r"must be an int \(a hidden_states index\) or a str"),
+    # Evo 2: the 1B's tap on a 4-block model, a site it lacks, the MLP's inner width
+    ("random-evo2:16x4", "blocks.20.mlp.l3", r"dna_feature_layer='blocks.20.mlp.l3' names block 20 of a evo2 encoder "
+                                             r"with 4 blocks \(blocks.0 .. blocks.3\)"),
+    ("random-evo2:16x4", "blocks.1.mlp.l4", r"dna_feature_layer='blocks.1.mlp.l4' names no module of the DNA encoder "
+                                            r"\(Evo2Model\); its output sites include 'blocks.3.pre_norm'"),
+    ("random-evo2:16x4", "blocks.1.mlp.l1", r"outputs 48 features, but the projector takes the encoder's hidden_size "
+                                            r"\(16\)"),
 ])
-def test_bad_taps_are_refused_at_build_naming_the_tap_and_valid_ones(small_lm_and_tokenizer, tap, message):
+def test_bad_taps_are_refused_at_build_naming_the_tap_and_valid_ones(small_lm_and_tokenizer, spec, tap, message):
     lm, tokenizer = small_lm_and_tokenizer
     with pytest.raises(ValueError, match=message):
-        build_bioreason(lm, random_dna_encoder("random-nt-v2:32x2"), tokenizer=tokenizer, dna_feature_layer=tap)
+        build_bioreason(lm, random_dna_encoder(spec), tokenizer=tokenizer, dna_feature_layer=tap)
 
 
-def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(encoder_kind, text_tokenizer, tmp_path,
-                                                                          monkeypatch):
+def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(encoder_kind, published_encoder,
+                                                                          text_tokenizer, tmp_path, monkeypatch):
     """`build_bioreason(text folder, encoder Hub id, dna_feature_layer=name)` as a user runs it offline: the encoder
     is resolved through AutoConfig / AutoModel from the Hub cache, in its publisher's layout."""
     import huggingface_hub
@@ -148,7 +165,7 @@ def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(enco
 
     facts = ENCODER_KINDS[encoder_kind]
     repo_id = "publisher/dna-encoder-tiny"
-    make_hub_cache(facts["published_folder"], tmp_path / "cache", repo_id)
+    make_hub_cache(published_encoder, tmp_path / "cache", repo_id)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # as HF_HUB_CACHE= does
     lm = Qwen3ForCausalLM(Qwen3Config(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
                                       num_key_value_heads=1, head_dim=16, vocab_size=len(text_tokenizer)))
@@ -156,7 +173,7 @@ def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(enco
     text_tokenizer.save_pretrained(tmp_path / "lm")
 
     model, processor = build_bioreason(str(tmp_path / "lm"), repo_id, dna_feature_layer=facts["inner_tap"])
-    encoder, published = model.model.dna_encoder, load_dna_encoder(facts["published_folder"])
+    encoder, published = model.model.dna_encoder, load_dna_encoder(published_encoder)
     assert type(encoder) is type(published) and model.config.dna_feature_layer == facts["inner_tap"]
     reference = published.state_dict()
     assert all(torch.equal(value, reference[key]) for key, value in encoder.state_dict().items())
@@ -167,19 +184,20 @@ def test_build_takes_the_encoder_by_hub_id_from_a_hub_cache_and_a_named_tap(enco
 
 # ----------------------------------------------------------------------------- a second encoder kind, as Evo 2 plugs in
 class ToyDNAConfig(PreTrainedConfig):
-    """A byte-level causal-style encoder: what BioReason reads about it is declared here, as each encoder does."""
+    """A byte-level causal-style encoder (ids byte + 100, so that its tokenizer is not Evo 2's): what BioReason reads
+    about it is declared here, as each encoder does."""
 
     model_type = "toy_dna"
-    tokenizer_probe = ("ACGTN", (65, 67, 71, 84, 78))
+    tokenizer_probe = ("ACGTN", (165, 167, 171, 184, 178))
     tokenizer_special_ids = ()
-    tokenizer_description = "the toy byte tokenizer (one token per base, nothing added)"
+    tokenizer_description = "the toy byte tokenizer (one token per base, byte + 100, nothing added)"
     layers_module = "blocks"
     last_hidden_state_in_hidden_states = False
 
-    vocab_size: int = 256
+    vocab_size: int = 356
     hidden_size: int = 16
     num_hidden_layers: int = 3
-    pad_token_id: int | None = 1
+    pad_token_id: int | None = 101
 
     def default_feature_layer(self):
         return "blocks.1.mlp" if self.num_hidden_layers > 2 else -1
@@ -233,16 +251,16 @@ class ToyByteTokenizer(PreTrainedTokenizer):
         return 256
 
     def get_vocab(self):
-        return {chr(i): i for i in range(256)}
+        return {chr(i): i + 100 for i in range(256)}
 
     def _tokenize(self, text, **kwargs):
         return list(text)
 
     def _convert_token_to_id(self, token):
-        return ord(token)
+        return ord(token) + 100
 
     def _convert_id_to_token(self, index):
-        return chr(index)
+        return chr(index - 100)
 
     def build_inputs_with_special_tokens(self, token_ids_0, token_ids_1=None):
         return token_ids_0
@@ -261,7 +279,8 @@ def toy_kind(monkeypatch):
         config_class=ToyDNAConfig, spec_name="toy", random_config=lambda hidden, layers: ToyDNAConfig(
             hidden_size=hidden, num_hidden_layers=layers), random_sizes=(lambda hidden, layers: True, "any size"),
         tokenizer=lambda source: ToyByteTokenizer(), name="Toy DNA", short_name="toy", weights_by="Toy Lab", license="apache-2.0", license_name="Apache-2.0",
-        license_terms="permissive", hub_ids=("toy-lab/toy-dna",), tokens_per_sequence="one per base")
+        license_terms="permissive", hub_ids=("toy-lab/toy-dna",), tokens_per_sequence="one per base",
+        dna_tokens=64)
     monkeypatch.setitem(configuration_bioreason.DNA_ENCODER_CONFIGS, "toy_dna", ToyDNAConfig)
     monkeypatch.setitem(dna_encoders.DNA_ENCODERS, "toy_dna", kind)
     return kind
@@ -282,7 +301,7 @@ def test_a_second_encoder_kind_plugs_in_with_its_own_facts_only(toy_kind, small_
 
     inputs = chat_inputs(processor, short_chat(["ACGTACGTAC", "acgtn"]))
     assert inputs["dna_attention_mask"].sum(-1).tolist() == [[10, 5]]  # one placeholder per base, nothing added
-    assert inputs["dna_input_ids"][0, 1, :5].tolist() == [65, 67, 71, 84, 78]  # normalised (upper case) bytes
+    assert inputs["dna_input_ids"][0, 1, :5].tolist() == [165, 167, 171, 184, 178]  # normalised (upper case) bases
     ids, mask = inputs["dna_input_ids"], inputs["dna_attention_mask"]
     with block_calls(model.model.dna_encoder, "blocks") as calls:
         features = model.get_dna_features(ids, mask)
@@ -295,7 +314,7 @@ def test_a_second_encoder_kind_plugs_in_with_its_own_facts_only(toy_kind, small_
     long = "A" * 30 + "C" * 10 + "G" * 30
     text = processor.apply_chat_template(short_chat([long]), add_generation_prompt=True)
     cut = processor(text=text, dna=[long], dna_truncation="center", return_tensors="pt")
-    assert cut["dna_input_ids"][0, 0].tolist() == [65] * 27 + [67] * 10 + [71] * 27  # the centre 64 bases
+    assert cut["dna_input_ids"][0, 0].tolist() == [165] * 27 + [167] * 10 + [171] * 27  # the centre 64
 
     card = render_model_card(model)
     assert "Toy DNA (3 layers, hidden 16), random weights" in card and "encoder output `blocks.1.mlp`" in card
@@ -324,6 +343,14 @@ def test_a_tokenizer_that_does_not_match_the_encoder_is_refused_naming_both_side
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"mismatched: The DNA tokenizer does not match the DNA encoder: the model's "
                                          r"encoder is 'toy_dna'.*the DNA tokenizer is NucleotideTransformerTokenizer"):
+        AutoProcessor.from_pretrained(folder)
+    config["dna_config"] = random_dna_encoder("random-evo2:16x4").config.to_dict()  # the real second encoder
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"mismatched: The DNA tokenizer does not match the DNA encoder: the model's "
+                                         r"encoder is 'evo2', which needs the Evo 2 byte tokenizer \(Evo2Tokenizer: one "
+                                         r"token per base, nothing added\); the DNA tokenizer is "
+                                         r"NucleotideTransformerTokenizer .*: the NT-v2 6-mer tokenizer .*, for a "
+                                         r"'nucleotide_transformer' encoder"):
         AutoProcessor.from_pretrained(folder)
     config["dna_config"]["model_type"] = "unknown_dna"
     (folder / "config.json").write_text(json.dumps(config))
@@ -363,11 +390,17 @@ def test_a_folder_saved_before_the_encoder_slot_loads_unchanged(tmp_path):
 HUB_LICENSE_IDS = {"apache-2.0", "mit", "cc-by-nc-sa-4.0", "cc-by-sa-4.0", "cc-by-4.0", "other"}
 
 
-@pytest.mark.parametrize("encoder_source, license", [
-    ("InstaDeepAI/nucleotide-transformer-v2-500m-multi-species", "cc-by-nc-sa-4.0"),  # as from_pretrained(hub id)
-    ("", "apache-2.0"),  # built from a config: random weights, nobody's
+@pytest.mark.parametrize("spec, encoder_source, license, credit", [
+    # as from_pretrained(hub id) records it
+    ("random-nt-v2:32x2", "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species", "cc-by-nc-sa-4.0",
+     "InstaDeep's Nucleotide Transformer v2, CC BY-NC-SA 4.0"),
+    ("random-evo2:16x4", "arcinstitute/evo2_1b_base", "apache-2.0", "Arc Institute's Evo 2, Apache-2.0"),
+    # built from a config: random weights, nobody's
+    ("random-nt-v2:32x2", "", "apache-2.0", None),
+    ("random-evo2:16x4", "", "apache-2.0", None),
 ])
-def test_the_licence_follows_the_encoder_weights(small_lm_and_tokenizer, tmp_path, encoder_source, license):
+def test_the_licence_follows_the_encoder_weights(small_lm_and_tokenizer, tmp_path, spec, encoder_source, license,
+                                                 credit):
     from huggingface_hub import ModelCard, ModelCardData
     from huggingface_hub.utils import validate_repo_id
 
@@ -375,7 +408,7 @@ def test_the_licence_follows_the_encoder_weights(small_lm_and_tokenizer, tmp_pat
 
     lm, tokenizer = small_lm_and_tokenizer
     lm.config._name_or_path = "Qwen/Qwen3-4B"
-    encoder = random_dna_encoder("random-nt-v2:32x2")
+    encoder = random_dna_encoder(spec)
     encoder.config._name_or_path = encoder_source
     model, processor = build_bioreason(lm, encoder, tokenizer=tokenizer)
     save_bioreason(model, processor, tmp_path / "model")
@@ -386,10 +419,13 @@ def test_the_licence_follows_the_encoder_weights(small_lm_and_tokenizer, tmp_pat
         validate_repo_id(repo_id)
     if encoder_source:
         assert data.base_model == ["Qwen/Qwen3-4B", encoder_source]
-        assert "InstaDeep's Nucleotide Transformer v2, CC BY-NC-SA 4.0" in card.text
+        assert credit in card.text
+        other = "Arc Institute" if "InstaDeep" in credit else "InstaDeep"
+        assert other not in card.content  # nobody else's weights named
     else:  # a random encoder: nobody's weights named, claimed or listed
         assert data.base_model == ["Qwen/Qwen3-4B"] and not model.config.dna_encoder_pretrained
-        assert "InstaDeep" not in card.content and "CC BY-NC" not in card.content
+        for publisher in ("InstaDeep", "CC BY-NC", "Arc Institute"):
+            assert publisher not in card.content
         assert "randomly initialised: this folder holds no pretrained DNA-encoder weights" in card.text
         assert "random weights" in card.text
 
@@ -409,11 +445,42 @@ def test_recipe_and_baseline_cards_with_random_encoder_specs_claim_no_encoder_we
         assert "InstaDeep" not in card and "CC BY-NC" not in card and "randomly initialised" in card
 
 
+def test_an_evo2_processor_takes_windows_up_to_2048_bases_and_refuses_or_cuts_longer_ones_as_asked(caplog, tmp_path):
+    """The paper's Evo 2 budget, from the encoder kind: one placeholder per base up to 2,048; one base more is an error
+    naming the numbers unless `dna_truncation` says how to cut (logged), never a silent cut."""
+    model, processor = small_bioreason("evo2")
+    assert processor.dna_tokenizer.model_max_length == processor.max_dna_bases == 2048
+    window = ("ACGTTGCA" * 256)[:2048]
+    inputs = chat_inputs(processor, short_chat([window, window[:100]]))
+    assert inputs["dna_attention_mask"].sum(-1).tolist() == [[2048, 100]]
+    assert int((inputs["input_ids"] == model.config.dna_token_id).sum()) == 2148  # one placeholder per base
+    with pytest.raises(ValueError, match=r"Row 0, DNA sequence 0 \(2049 bp\): 2049 DNA tokens exceed "
+                                         r"max_dna_tokens=2048"):
+        chat_inputs(processor, short_chat([window + "A"]))
+    text = processor.apply_chat_template(short_chat([window + "ACG"]), add_generation_prompt=True)
+    with caplog.at_level("WARNING"):
+        cut = processor(text=text, dna=[window + "ACG"], dna_truncation="center", return_tensors="pt")
+    assert cut["dna_input_ids"][0, 0].tolist() == list((window + "ACG")[1:2049].encode())
+    assert "truncated from 2051 to 2048 DNA tokens (the middle kept)" in caplog.text
+    processor = copy.deepcopy(processor)  # the processor's own policy (a recipe's data.dna_truncation), saved with it
+    processor.dna_truncation = "center"
+    processor.save_pretrained(tmp_path / "processor")
+    reloaded = BioReasonProcessor.from_pretrained(tmp_path / "processor")
+    assert reloaded.dna_truncation == "center" and reloaded.max_dna_bases == 2048
+    assert torch.equal(reloaded(text=text, dna=[window + "ACG"], return_tensors="pt")["dna_input_ids"],
+                       cut["dna_input_ids"])
+
+
 def test_random_encoder_specs_name_their_kind():
     encoder = random_dna_encoder("random-nt-v2:48x3")
     assert (encoder.config.hidden_size, encoder.config.num_hidden_layers) == (48, 3)
+    evo2 = random_dna_encoder("random-evo2:16x5").config
+    assert evo2.block_types == ["hcs", "hcm", "hcl", "attn", "hcs"] and evo2.default_feature_layer() == "blocks.4.mlp.l3"
+    with pytest.raises(ValueError, match=r"'random-evo2:12x2': a random Evo 2 is `random-evo2:<hidden>x<layers>` "
+                                         r"with hidden a positive multiple of 8"):
+        random_dna_encoder("random-evo2:12x2")
     assert random_dna_encoder("InstaDeepAI/nucleotide-transformer-v2-50m-multi-species") is None  # a Hub id
-    with pytest.raises(ValueError, match=r"'random-nt-v3:8x1' names no random DNA encoder.*one of \['nt-v2'\]"):
+    with pytest.raises(ValueError, match=r"'random-nt-v3:8x1' names no random DNA encoder.*one of \['evo2', 'nt-v2'\]"):
         random_dna_encoder("random-nt-v3:8x1")
     with pytest.raises(ValueError, match=r"'random-nt-v2:6x2': a random NT-v2 is `random-nt-v2:<hidden>x<layers>` "
                                          r"with hidden a positive multiple of 8"):

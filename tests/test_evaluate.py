@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import ENCODER_KINDS, RUNNER_MECHANICS
 from entry_points import kill_at_batch
 from modeling_bioreason.evaluation import runner
 from modeling_bioreason.evaluation.runner import EvaluationConfig, evaluate
@@ -20,13 +21,18 @@ KEGG = str(Path(__file__).parent.parent / "hub_cards" / "datasets" / "kegg")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tiny_of_kind, tmp_path_factory):
-    return str(save_bioreason(*tiny_of_kind, tmp_path_factory.mktemp("eval") / "tiny-bioreason"))
+def model_dir(tiny_of_kind, encoder_kind, tmp_path_factory):
+    return str(save_bioreason(*tiny_of_kind, tmp_path_factory.mktemp("eval") / f"tiny-bioreason-{encoder_kind}"))
 
 
-def _config(model_dir, out, **overrides):
+@pytest.fixture(scope="module")
+def trim(encoder_kind) -> int:
+    return ENCODER_KINDS[encoder_kind]["kegg_trim"]
+
+
+def _config(model_dir, out, trim, **overrides):
     settings = dict(model=model_dir, dataset=KEGG, config="leak_free", split="test", output_dir=str(out), limit=6,
-                    batch_size=2, max_new_tokens=5, trim_per_side=1024)
+                    batch_size=2, max_new_tokens=5, trim_per_side=trim)
     return EvaluationConfig(**{**settings, **overrides})
 
 
@@ -39,47 +45,49 @@ def _comparable(report):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(model_dir, tmp_path_factory):
+def uninterrupted(model_dir, trim, tmp_path_factory):
     out = tmp_path_factory.mktemp("eval_full")
-    return out, evaluate(_config(model_dir, out), progress=False)
+    return out, evaluate(_config(model_dir, out, trim), progress=False)
 
 
-def test_report_files_and_contents(uninterrupted):
+def test_report_files_and_contents(uninterrupted, trim):
     out, report = uninterrupted
     assert {"report.json", "report.md", "per_class.png", "predictions.jsonl", "run_config.json"} <= {
         p.name for p in out.iterdir()}
     assert report["task"] == "kegg_disease" and report["rows"] == 6 and len(report["labels"]) == 37
     assert set(report["metrics"]) == {"strict", "paper_lenient"}
     assert report["lookup_baseline"]["exact_question_matches"] == 0  # leak-free: no test question in train
-    assert report["settings"]["trim_per_side"] == 1024 and report["settings"]["seed"] == 0
+    assert report["settings"]["trim_per_side"] == trim and report["settings"]["seed"] == 0
     assert "lookup baseline" in (out / "report.md").read_text()
     assert (out / "per_class.png").read_bytes()[:4] == b"\x89PNG"
     assert sorted(row["index"] for row in _lines(out)) == list(range(6))
 
 
-def test_interrupted_run_resumes_without_recomputing(model_dir, uninterrupted, tmp_path, monkeypatch):
+@RUNNER_MECHANICS
+def test_interrupted_run_resumes_without_recomputing(model_dir, uninterrupted, trim, tmp_path, monkeypatch):
     _, full = uninterrupted
     real_generate = kill_at_batch(monkeypatch, runner, 2)
     with pytest.raises(KeyboardInterrupt):
-        evaluate(_config(model_dir, tmp_path), progress=False)
+        evaluate(_config(model_dir, tmp_path, trim), progress=False)
     first_batch = [row["index"] for row in _lines(tmp_path)]
     assert len(first_batch) == 2
     monkeypatch.setattr(runner, "_generate", real_generate)
     with open(tmp_path / "predictions.jsonl", "a") as handle:
         handle.write('{"index": 5, "answer": "mel')  # a write cut off by the kill
-    resumed = evaluate(_config(model_dir, tmp_path), progress=False)
+    resumed = evaluate(_config(model_dir, tmp_path, trim), progress=False)
     assert resumed["rows_generated_this_run"] == 4
     assert sorted(row["index"] for row in _lines(tmp_path)) == list(range(6))
     assert _comparable(resumed) == _comparable(full)
-    again = evaluate(_config(model_dir, tmp_path, batch_size=3), progress=False)  # nothing left to do
+    again = evaluate(_config(model_dir, tmp_path, trim, batch_size=3), progress=False)  # nothing left to do
     assert again["rows_generated_this_run"] == 0 and len(_lines(tmp_path)) == 6
 
 
-def test_sigkilled_cli_run_resumes_to_the_same_report(model_dir, uninterrupted, tmp_path):
+@RUNNER_MECHANICS
+def test_sigkilled_cli_run_resumes_to_the_same_report(model_dir, uninterrupted, trim, tmp_path):
     _, full = uninterrupted
     command = [sys.executable, "-m", "modeling_bioreason.cli", "evaluate", "--model", model_dir, "--dataset", KEGG,
                "--config", "leak_free", "--limit", "6", "--batch-size", "1", "--max-new-tokens", "5",
-               "--trim-per-side", "1024", "--output-dir", str(tmp_path)]
+               "--trim-per-side", str(trim), "--output-dir", str(tmp_path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     predictions = tmp_path / "predictions.jsonl"
     deadline = time.time() + 120
@@ -94,40 +102,42 @@ def test_sigkilled_cli_run_resumes_to_the_same_report(model_dir, uninterrupted, 
     assert _comparable(json.loads((tmp_path / "report.json").read_text())) == _comparable(full)
 
 
-def test_cli_evaluates_in_bf16(model_dir, tmp_path):
+def test_cli_evaluates_in_bf16(model_dir, trim, tmp_path):
     """The paper's precision: the model loaded in bfloat16 (what CUDA gets by default) generates and is scored."""
     from modeling_bioreason.cli import main
 
     out = tmp_path / "bf16"
     assert main(["evaluate", "--model", model_dir, "--dataset", KEGG, "--config", "leak_free", "--limit", "2",
-                 "--batch-size", "2", "--max-new-tokens", "4", "--trim-per-side", "1024", "--dtype", "bfloat16",
+                 "--batch-size", "2", "--max-new-tokens", "4", "--trim-per-side", str(trim), "--dtype", "bfloat16",
                  "--output-dir", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["rows"] == 2 and report["settings"]["dtype"] == "bfloat16" and len(_lines(out)) == 2
 
 
-def test_batched_and_one_at_a_time_predictions_are_identical(model_dir, tmp_path):
-    one = evaluate(_config(model_dir, tmp_path / "one", batch_size=1, limit=3), progress=False)
-    batched = evaluate(_config(model_dir, tmp_path / "batched", batch_size=3, limit=3), progress=False)
+def test_batched_and_one_at_a_time_predictions_are_identical(model_dir, trim, tmp_path):
+    one = evaluate(_config(model_dir, tmp_path / "one", trim, batch_size=1, limit=3), progress=False)
+    batched = evaluate(_config(model_dir, tmp_path / "batched", trim, batch_size=3, limit=3), progress=False)
     by_index = lambda rows: sorted(rows, key=lambda row: row["index"])  # noqa: E731
     assert by_index(_lines(tmp_path / "one")) == by_index(_lines(tmp_path / "batched"))
     assert _comparable(one) == _comparable(batched)
 
 
-def test_changed_settings_and_bad_datasets_are_refused(model_dir, uninterrupted, tmp_path):
+@RUNNER_MECHANICS
+def test_changed_settings_and_bad_datasets_are_refused(model_dir, uninterrupted, trim, tmp_path):
     out, _ = uninterrupted
     with pytest.raises(ValueError, match="max_new_tokens: 5 -> 9"):
-        evaluate(_config(model_dir, out, max_new_tokens=9), progress=False)
+        evaluate(_config(model_dir, out, trim, max_new_tokens=9), progress=False)
     bad = tmp_path / "bad_dataset"
     bad.mkdir()
     pd.DataFrame({"question": ["q"], "answer": ["melanoma"], "reference_sequence": ["ACGT"]}).to_parquet(
         bad / "test.parquet")
     with pytest.raises(ValueError, match=r"lacks required column\(s\) \['variant_sequence'\]"):
-        evaluate(_config(model_dir, tmp_path / "x", dataset=str(bad), config="default", task="kegg"), progress=False)
+        evaluate(_config(model_dir, tmp_path / "x", trim, dataset=str(bad), config="default", task="kegg"),
+                 progress=False)
     with pytest.raises(ValueError, match="does not declare its task"):
-        evaluate(_config(model_dir, tmp_path / "y", dataset=str(bad), config="default"), progress=False)
+        evaluate(_config(model_dir, tmp_path / "y", trim, dataset=str(bad), config="default"), progress=False)
     with pytest.raises(ValueError, match="--limit 0: must be >= 1"):
-        _config(model_dir, tmp_path, limit=0)
+        _config(model_dir, tmp_path, trim, limit=0)
 
 
 def test_lookup_only_run_reproduces_the_leak(tmp_path):

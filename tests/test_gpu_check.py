@@ -1,4 +1,5 @@
-"""`benchmarks/gpu_check.py --tiny`: every stage of the paper-scale GPU check runs on CPU, so none rots unrun."""
+"""`benchmarks/gpu_check.py --tiny`: every stage of the paper-scale GPU check (NT-v2 and Evo 2) runs on CPU, so none
+rots unrun."""
 
 import json
 import os
@@ -18,7 +19,7 @@ def test_gpu_check_tiny_runs_every_stage(tmp_path):
     report = json.loads(out.read_text())
     failed = {k: v.get("error") for k, v in report["stages"].items() if v["status"] != "ok"}
     assert result.returncode == 0 and not failed, (failed, result.stdout[-2000:], result.stderr[-2000:])
-    assert list(report["stages"]) == ["model", "sft", "grpo", "generate", "space"]
+    assert list(report["stages"]) == ["model", "sft", "grpo", "generate", "space", "evo2"]
     assert "BioReason GPU check" in result.stdout  # the table
     stages = report["stages"]
     assert stages["model"]["params_total"] > stages["model"]["params_lm"] > 0
@@ -32,3 +33,9 @@ def test_gpu_check_tiny_runs_every_stage(tmp_path):
     assert {"batch_1", "batch_2", "batch_4"} <= set(generate)
     assert generate.get("static_cache_equal_greedy_output") is True, generate
     assert stages["space"]["time_to_first_streamed_token_s"] > 0
+    evo2 = stages["evo2"]  # the Evo 2 + Qwen3 stage: one DNA placeholder per base, fp32 poles, a step, generation
+    assert evo2["model"]["params_dna_encoder"] > 0 and evo2["model"]["max_dna_tokens"] == 2048
+    assert evo2["model"]["dna_placeholders_per_prompt"] == 2 * (4001 - 2 * 1950)
+    assert evo2["model"]["fp32_encoder_parameters"] == ["log_poles", "residues"]
+    assert evo2["sft_step"]["s_per_step"] > 0 and len(evo2["sft_step"]["loss"]) >= 1
+    assert evo2["generate_batch_1"]["new_tokens_per_s"] > 0 and evo2["generate_batch_2"]["new_tokens_per_s"] > 0

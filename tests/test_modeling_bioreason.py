@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from conftest import decoder_passes, kegg_user_messages, short_messages
+from conftest import ENCODER_KINDS, decoder_passes, kegg_user_messages, short_messages
 from modeling_bioreason import (
     BioReasonConfig,
     BioReasonForConditionalGeneration,
@@ -47,8 +47,8 @@ def test_num_return_sequences_copies_share_first_step_logits(tiny):
 
 
 @torch.no_grad()
-def test_left_padded_batch_matches_each_prompt_alone(tiny):
-    model, processor = tiny
+def test_left_padded_batch_matches_each_prompt_alone(tiny_of_kind):
+    model, processor = tiny_of_kind  # text left-padded, DNA right-padded (Evo 2 is causal: padding changes nothing)
     prompts = [short_messages(["ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA"]),
                short_messages(["GATTACAGATTACAGATTACAGATTACA"], "A different and longer question about one window?")]
     batch = _inputs(processor, prompts)
@@ -142,14 +142,14 @@ def test_a_conversation_continued_from_a_callers_cache_still_merges_its_dna(tiny
 
 
 @torch.no_grad()
-def test_one_base_changes_logits_and_dna_embeds_reuse_is_exact(tiny, kegg_rows):
-    model, processor = tiny
-    row = kegg_rows[0]
-    inputs = _inputs(processor, kegg_user_messages(row, trim=1024))
+def test_one_base_changes_logits_and_dna_embeds_reuse_is_exact(tiny_of_kind, encoder_kind, kegg_rows):
+    model, processor = tiny_of_kind
+    row, trim = kegg_rows[0], ENCODER_KINDS[encoder_kind]["kegg_trim"]
+    inputs = _inputs(processor, kegg_user_messages(row, trim=trim))
     logits = model(**inputs).logits
     variant = row["variant_sequence"]
     mutated = dict(row, variant_sequence=variant[:2000] + ("A" if variant[2000] != "A" else "C") + variant[2001:])
-    other = model(**_inputs(processor, kegg_user_messages(mutated, trim=1024))).logits
+    other = model(**_inputs(processor, kegg_user_messages(mutated, trim=trim))).logits
     assert (logits - other).abs().max() > 1e-4
 
     dna_embeds = model.get_dna_features(inputs["dna_input_ids"], inputs["dna_attention_mask"])
@@ -163,8 +163,8 @@ def test_one_base_changes_logits_and_dna_embeds_reuse_is_exact(tiny, kegg_rows):
     assert torch.equal(generated, model.generate(**inputs, max_new_tokens=3, do_sample=False))
 
 
-def test_encoder_runs_once_per_distinct_sequence(tiny):
-    model, processor = tiny
+def test_encoder_runs_once_per_distinct_sequence(tiny_of_kind):
+    model, processor = tiny_of_kind
     rows_seen = []
     hook = model.model.dna_encoder.register_forward_hook(lambda m, args, out: rows_seen.append(args[0].shape[0]))
     try:

@@ -9,15 +9,16 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from conftest import kegg_user_messages
+from conftest import ENCODER_KINDS, kegg_user_messages
 from modeling_bioreason.hub import save_bioreason
 
+EVO2_HUB_FILES = ["configuration_evo2.py", "modeling_evo2.py", "tokenization_evo2.py"]  # an Evo 2 folder's code
+# A saved BioReason folder carries the code of every encoder it can hold (its config resolves any of them).
 HUB_FILES = [
     "configuration_bioreason.py", "configuration_nucleotide_transformer.py", "modeling_bioreason.py",
     "modeling_nucleotide_transformer.py", "pipeline_bioreason.py", "processing_bioreason.py",
-    "tokenization_nucleotide_transformer.py",
+    "tokenization_nucleotide_transformer.py", *EVO2_HUB_FILES,
 ]
-EVO2_HUB_FILES = ["configuration_evo2.py", "modeling_evo2.py", "tokenization_evo2.py"]  # an Evo 2 folder's code
 
 FRESH_PROCESS = r'''
 import json, sys
@@ -41,10 +42,10 @@ print(json.dumps({"model": type(model).__module__, "auto_model": type(auto_model
 '''
 
 
-def test_fresh_process_autoclass_round_trip(tiny_of_kind, kegg_rows, tmp_path):
+def test_fresh_process_autoclass_round_trip(tiny_of_kind, encoder_kind, kegg_rows, tmp_path):
     model, processor = tiny_of_kind
     folder = save_bioreason(model, processor, tmp_path / "tiny-bioreason", summary="test")
-    messages = kegg_user_messages(kegg_rows[1], trim=1024)
+    messages = kegg_user_messages(kegg_rows[1], trim=ENCODER_KINDS[encoder_kind]["kegg_trim"])
     inputs = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True,
                                            return_tensors="pt")
     with torch.no_grad():
@@ -78,7 +79,7 @@ def test_fresh_process_autoclass_round_trip(tiny_of_kind, kegg_rows, tmp_path):
 def test_hub_files_import_only_torch_transformers_stdlib_and_siblings():
     package = Path(__file__).parent.parent / "modeling_bioreason"
     allowed = {"torch", "transformers"} | set(sys.stdlib_module_names)
-    sealed = HUB_FILES + EVO2_HUB_FILES
+    sealed = HUB_FILES
     for name in sealed:
         tree = ast.parse((package / name).read_text())
         for node in ast.walk(tree):

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
+from conftest import RUNNER_MECHANICS
 from modeling_bioreason.hub import save_bioreason
 
 app = pytest.importorskip("spaces_app.app")
@@ -89,6 +90,22 @@ def test_question_in_streamed_reasoning_and_answer_out(client):
     assert len(job.outputs()) >= 2  # streamed: several updates before the final one
 
 
+def test_windows_up_to_the_models_dna_budget_are_answered_and_longer_ones_refused(served, client):
+    """The cap is the model's DNA budget in its encoder's tokens (NT-v2: 6-mers after <cls>, 2,047 x 6 bp; Evo 2: one
+    token per base, 2,048 bp): two windows of exactly that length are answered, one base more is refused, naming it."""
+    demo_model = served[1]
+    processor = demo_model.processor
+    assert demo_model.max_bp == processor.max_dna_bases
+    bases = ("ACGTTGCA" * (demo_model.max_bp // 8 + 1))[: demo_model.max_bp]
+    ids = processor.dna_tokenizer(bases)["input_ids"]
+    assert len(ids) <= demo_model.max_dna_tokens  # the whole window fits: nothing is cut
+    chat, answer = _ask(client, reference=bases, variant=bases[:-1] + "C").result(timeout=120)
+    assert f"reference {len(bases):,} bp" in _text(chat[0]) and answer.startswith("### ")
+    with pytest.raises(Exception, match=f"The reference window has {len(bases) + 1:,} bp; this model accepts at most "
+                                        f"{demo_model.max_bp:,} bp \\({demo_model.max_dna_tokens:,} DNA tokens\\)"):
+        _ask(client, reference=bases + "A").result(timeout=60)
+
+
 def test_explain_variant_endpoint_returns_reasoning_and_answer(client):
     result = client.predict("ACGTACGTTTGACAGATTACA", "ACGTACGTTTGACAGGTTACA", "Which disease?",
                             api_name="/explain_variant")
@@ -117,6 +134,7 @@ def _mcp(url: str, tool: str | None = None, arguments: dict | None = None):
     return asyncio.run(run())
 
 
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 def test_generation_cut_inside_the_reasoning_returns_it_partial_through_the_api_and_mcp(served, monkeypatch):
     """The MCP tool and /explain_variant: a completion that stops inside <think> keeps its reasoning and says so."""
     pytest.importorskip("mcp")
@@ -135,6 +153,7 @@ def test_generation_cut_inside_the_reasoning_returns_it_partial_through_the_api_
     assert "The variant sits in an exon of BRCA1" in text and "stopped inside the reasoning" in text
 
 
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 @pytest.mark.parametrize("text, shown", [
     ("<think>\nit is in BRCA1\n</think>\n\nAnswer: breast cancer", "### Answer\n**breast cancer**"),
     ("<think>\nstill thinking", "### No answer\nGeneration stopped inside the reasoning"),
@@ -148,6 +167,7 @@ def test_a_missing_answer_is_said_not_replaced_by_the_raw_text(served, monkeypat
     assert answer.startswith(shown) and _text(chat[-1]) == text
 
 
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 def test_vcf_line_with_reference_fasta_uses_the_window_builder_and_cleans_up(client):
     started = time.time() - 1
     chat, answer = _ask(client, source="VCF line + reference FASTA", vcf_fasta=handle_file(app.FASTA_EXAMPLE),
@@ -164,12 +184,14 @@ def _fasta(tmp_path, records, name="pair.fa"):
     return handle_file(str(path))
 
 
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 def test_fasta_file_with_two_records(client, tmp_path):
     chat, _ = _ask(client, source="FASTA file", fasta_file=_fasta(tmp_path, [("ref", "ACGTAC" * 5),
                                                                               ("alt", "ACGTTC" * 5)])).result(120)
     assert "reference 30 bp, variant 30 bp" in _text(chat[0])
 
 
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 @pytest.mark.parametrize("overrides, message", [
     ({"variant": "ACGTXYZACGT"}, "variant window has invalid character 'X' at position 5"),
     ({"reference": ""}, "reference window is empty"),
@@ -197,6 +219,7 @@ def test_bad_input_gets_its_own_message(client, overrides, message):
         _ask(client, **overrides).result(timeout=60)
 
 
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 def test_fasta_file_with_one_record_and_the_prompt_cap(served, client, tmp_path, monkeypatch):
     with pytest.raises(Exception, match="exactly two records .* it has 1"):
         _ask(client, source="FASTA file", fasta_file=_fasta(tmp_path, [("ref", "ACGT")])).result(timeout=60)
@@ -206,6 +229,7 @@ def test_fasta_file_with_one_record_and_the_prompt_cap(served, client, tmp_path,
         _ask(client).result(timeout=60)
 
 
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 def test_oversized_upload_is_refused_before_it_is_read(client, tmp_path):
     big = tmp_path / "big.fa"
     with open(big, "w") as handle:
@@ -220,6 +244,7 @@ def _generation_threads() -> int:
     return sum(thread.name == app.GENERATION_THREAD and thread.is_alive() for thread in threading.enumerate())
 
 
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 def test_cancelled_requests_stop_generating_and_the_next_is_served_in_normal_time(client, monkeypatch):
     started = time.monotonic()
     _ask(client).result(timeout=120)
@@ -271,6 +296,7 @@ runpy.run_path(app_file, run_name="__main__")
 """
 
 
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 def test_space_runs_and_answers_where_the_package_cannot_be_imported(model_folder, tmp_path):
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
@@ -336,6 +362,7 @@ def _bgzipped(tmp_path, bases: int, name: str) -> str:
     return str(plain) + ".gz"
 
 
+@RUNNER_MECHANICS  # the Space's own input handling and serving: the same code for every encoder
 def test_reference_fasta_is_indexed_on_upload_outside_the_generation_slot(served, client, tmp_path, monkeypatch):
     """Issue 21 item 12: indexing happens in its own queue while a generation holds the one slot; the request that
     uses the file reads the index built on upload; a bgzip that decompresses past the cap is refused from its block

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from conftest import FIXTURES
+from conftest import ENCODER_KINDS, FIXTURES, RUNNER_MECHANICS
 from modeling_bioreason.training.grpo import make_grpo_trainer
 from modeling_bioreason.training.recipe import load_recipe
 from modeling_bioreason.training.rewards import concise_answer_reward, correctness_reward, format_reward
@@ -17,12 +17,13 @@ GOLDEN = json.loads((FIXTURES / "bioreason" / "reward_and_metric_golden.json").r
 ROOT = FIXTURES.parent.parent
 
 
-def _dna_model(kind: str) -> str:
-    return f"model.dna_model=random-{kind}:32x2"  # the smoke recipe's own encoder, of the kind under test
+def _smoke(kind: str, recipe: str) -> str:
+    """The CPU smoke recipe (`sft`, `grpo`, `dna_only`) of an encoder kind."""
+    return ENCODER_KINDS[kind]["smoke"][recipe]
 
 
 def _sft_recipe(out, kind, *extra):
-    return load_recipe("cpu-smoke-sft", [f"training.output_dir={out}", _dna_model(kind), *extra])
+    return load_recipe(_smoke(kind, "sft"), [f"training.output_dir={out}", *extra])
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_sft_supervises_end_of_turn_and_trains_only_what_it_should(sft_run, enco
     out, folder = sft_run
     recipe = _sft_recipe(out, encoder_kind)
     base, processor = load_model(recipe.model, seed=0)
-    rows = [task_row_to_conversation(row, trim_per_side=1024) for row in load_example_rows()[:2]]
+    rows = [task_row_to_conversation(row, trim_per_side=recipe.data.trim_per_side) for row in load_example_rows()[:2]]
     batch = BioReasonDataCollator(processor)(rows)
     end_of_turn = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
     for labels in batch["labels"]:
@@ -91,6 +92,7 @@ def _killed_after(out, run_dir, *checkpoints):
     return run_dir
 
 
+@RUNNER_MECHANICS  # resuming and exporting a run: the same code for every encoder
 def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, encoder_kind, tmp_path):
     out, _ = sft_run
     interrupted = _killed_after(out, tmp_path / "resumed", "checkpoint-10")
@@ -107,6 +109,7 @@ def test_sft_resume_after_interrupt_reaches_the_same_state(sft_run, encoder_kind
         torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4)
 
 
+@RUNNER_MECHANICS  # resuming and exporting a run: the same code for every encoder
 def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, encoder_kind, tmp_path, caplog):
     """Killed while writing checkpoint-20 (no trainer_state.json yet): --resume continues from checkpoint-10."""
     import logging
@@ -117,8 +120,8 @@ def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, encoder_kind, tm
     run_dir = _killed_after(out, tmp_path / "run", "checkpoint-10", "checkpoint-20")
     (run_dir / "checkpoint-20" / "trainer_state.json").unlink()
     with caplog.at_level(logging.WARNING, logger="modeling_bioreason"):
-        assert main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}",
-                     "--set", _dna_model(encoder_kind), "--resume"]) == 0
+        assert main(["train", "sft", "--config", _smoke(encoder_kind, "sft"), "--set",
+                     f"training.output_dir={run_dir}", "--resume"]) == 0
     assert f"skipping {run_dir / 'checkpoint-20'}" in caplog.text
     assert f"continuing from {run_dir / 'checkpoint-10'}" in caplog.text
     state = json.loads((run_dir / "checkpoint-20" / "trainer_state.json").read_text())
@@ -128,11 +131,12 @@ def test_resume_skips_a_torn_checkpoint_and_says_which(sft_run, encoder_kind, tm
 def _cli_train(capsys, run_dir, kind, *sets, resume=False):
     from modeling_bioreason.cli import main
 
-    code = main(["train", "sft", "--config", "cpu-smoke-sft", "--set", f"training.output_dir={run_dir}", "--set",
-                 _dna_model(kind), *sets] + (["--resume"] if resume else []))
+    code = main(["train", "sft", "--config", _smoke(kind, "sft"), "--set", f"training.output_dir={run_dir}", *sets]
+                + (["--resume"] if resume else []))
     return code, capsys.readouterr().err
 
 
+@RUNNER_MECHANICS  # resuming and exporting a run: the same code for every encoder
 def test_resume_of_another_run_is_refused_naming_the_differences(sft_run, encoder_kind, tmp_path, capsys):
     out, _ = sft_run
     run_dir = _killed_after(out, tmp_path / "run", "checkpoint-10")
@@ -148,6 +152,7 @@ def test_resume_of_another_run_is_refused_naming_the_differences(sft_run, encode
     assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint-10"]  # nothing trained, moved or written
 
 
+@RUNNER_MECHANICS  # resuming and exporting a run: the same code for every encoder
 def test_fresh_run_moves_an_earlier_run_aside_and_resume_takes_only_its_own_checkpoints(sft_run, encoder_kind, tmp_path,
                                                                                         capsys, caplog):
     """The shipped recipes write to fixed folders: a new run there must not mix with the earlier one's checkpoints
@@ -191,6 +196,7 @@ def test_fresh_run_moves_an_earlier_run_aside_and_resume_takes_only_its_own_chec
     assert code == 2 and "training rows: the dataset's rows changed" in err, err
 
 
+@RUNNER_MECHANICS  # resuming and exporting a run: the same code for every encoder
 def test_sharded_export_rebuilds_the_full_model_from_gathered_weights(sft_run, encoder_kind, tmp_path):
     """The FSDP2/ZeRO-3 path of `finish`: rank 0 receives the gathered full state dict, rebuilds an unsharded model
     and exports it; the result equals the single-process export."""
@@ -241,10 +247,11 @@ def test_format_and_concise_rewards_read_multiline_thinking():
 
 
 @pytest.fixture(scope="module")
-def grpo_trainer(sft_run, tmp_path_factory):
+def grpo_trainer(sft_run, encoder_kind, tmp_path_factory):
     _, folder = sft_run
     out = tmp_path_factory.mktemp("grpo")
-    return make_grpo_trainer(load_recipe("cpu-smoke-grpo", [f"model.model={folder}", f"training.output_dir={out}"]))
+    return make_grpo_trainer(load_recipe(_smoke(encoder_kind, "grpo"), [f"model.model={folder}",
+                                                                       f"training.output_dir={out}"]))
 
 
 def test_plain_trl_grpo_trainer_is_pointed_to_dna_grpo_trainer(sft_run, tmp_path):
@@ -304,7 +311,9 @@ def test_grpo_learns_with_one_encoding_per_prompt_and_exact_log_probs(grpo_train
 
 
 @pytest.mark.parametrize("name", ["kegg_sft_qwen3_4b", "kegg_sft_qwen3_1_7b", "vep_sft_qwen3_4b", "kegg_grpo_paper_v1",
-                                  "kegg_grpo_paper_v2", "cpu-smoke-sft", "cpu-smoke-grpo"])
+                                  "kegg_grpo_paper_v2", "cpu-smoke-sft", "cpu-smoke-grpo", "kegg_sft_evo2_qwen3_4b",
+                                  "vep_sft_evo2_qwen3_4b", "kegg_grpo_evo2_paper_v1", "kegg_grpo_evo2_paper_v2",
+                                  "cpu-smoke-sft-evo2", "cpu-smoke-grpo-evo2"])
 def test_shipped_recipes_parse_into_trl_configs(name):
     from trl import GRPOConfig, SFTConfig
 
@@ -432,7 +441,8 @@ def test_two_process_sft_matches_a_single_process_run(tmp_path):
 
 
 @pytest.mark.parametrize("recipe_name, expected_model_type", [("cpu-smoke-llm-only", "qwen3"),
-                                                              ("cpu-smoke-dna-only", "bioreason_dna_only")])
+                                                              ("cpu-smoke-dna-only", "bioreason_dna_only"),
+                                                              ("cpu-smoke-dna-only-evo2", "bioreason_dna_only")])
 def test_baselines_train_and_get_an_evaluation_report(recipe_name, expected_model_type, tmp_path):
     from modeling_bioreason.evaluation.runner import EvaluationConfig, evaluate
 
@@ -444,6 +454,10 @@ def test_baselines_train_and_get_an_evaluation_report(recipe_name, expected_mode
     config = json.loads((tmp_path / "train" / "final" / "config.json").read_text())
     assert config["model_type"] == expected_model_type
     assert "dna_config" not in config or expected_model_type == "bioreason_dna_only"  # LLM-only: no DNA encoder
+    if expected_model_type == "bioreason_dna_only":  # read at the recipe's tap (NT-v2: its final LayerNorm, -1)
+        assert config["dna_feature_layer"] == (recipe.model.dna_feature_layer or -1)
+        card = (tmp_path / "train" / "final" / "README.md").read_text()
+        assert "license: apache-2.0" in card and "randomly initialised" in card  # a random encoder: nobody's weights
     report = evaluate(EvaluationConfig(model=folder, dataset=str(ROOT / "hub_cards" / "datasets" / "kegg"),
                                        config="leak_free", split="test", limit=4, batch_size=2, max_new_tokens=6,
                                        trim_per_side=recipe.data.trim_per_side, output_dir=str(tmp_path / "eval")),

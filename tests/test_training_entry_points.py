@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from conftest import FIXTURES
+from conftest import ENCODER_KINDS, FIXTURES
 from modeling_bioreason.cli import main
 from modeling_bioreason.example import load_example_rows, tiny_bioreason, tiny_tokenizer
 from modeling_bioreason.training import BioReasonDataCollator, task_row_to_conversation
@@ -33,7 +33,8 @@ def test_readme_plain_trl_recipe_trains_in_bf16_by_trl_default(tmp_path, monkeyp
     code = readme.split("**Plain TRL.**", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     built = "tiny_bioreason(tiny_tokenizer())"
     assert built in code
-    code = code.replace(built, f"tiny_bioreason(tiny_tokenizer(), dna_encoder={encoder_kind!r})")
+    sizes = "".join(f", {key}={value!r}" for key, value in ENCODER_KINDS[encoder_kind]["tiny"].items())
+    code = code.replace(built, f"tiny_bioreason(tiny_tokenizer(), dna_encoder={encoder_kind!r}{sizes})")
     setup, train_call = code.rsplit("trainer.train()", 1)
     monkeypatch.chdir(tmp_path)
     namespace = {}
@@ -50,7 +51,7 @@ def test_readme_plain_trl_recipe_trains_in_bf16_by_trl_default(tmp_path, monkeyp
 def test_plain_trl_sft_trainer_without_the_settings_gets_an_error_naming_them(conversations, encoder_kind, tmp_path):
     from trl import SFTConfig, SFTTrainer
 
-    model, processor = tiny_bioreason(tiny_tokenizer(), dna_encoder=encoder_kind)
+    model, processor = tiny_bioreason(tiny_tokenizer(), dna_encoder=encoder_kind, **ENCODER_KINDS[encoder_kind]["tiny"])
     trainer = SFTTrainer(model, processing_class=processor, train_dataset=conversations,
                          args=SFTConfig(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=2,
                                         use_cpu=True, report_to="none"))

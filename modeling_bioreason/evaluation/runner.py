@@ -279,7 +279,7 @@ class DNAOnlyPredictor:
         from ..dna_only import DNAPairCollator
 
         collator = DNAPairCollator(self.tokenizer, self.model.config.label2id, self.task, config.trim_per_side,
-                                   self.tokenizer.model_max_length)
+                                   self.tokenizer.model_max_length, getattr(self.model.config, "dna_truncation", None))
         batch = collator([{key: row[key] for key in ("reference_sequence", "variant_sequence")} for row in rows])
         with torch.inference_mode():
             logits = self.model(**{k: v.to(self.model.device) for k, v in batch.items()}).logits.float()
@@ -305,11 +305,9 @@ def load_model(model_path: str, device: str = "auto", task: Task | None = None, 
 
     config_file = Path(model_path) / "config.json"
     if config_file.exists() and json.loads(config_file.read_text()).get("model_type") == "bioreason_dna_only":
-        from ..tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
-        from ..dna_only import DNAOnlyClassifier
+        from ..dna_only import load_dna_only
 
-        return DNAOnlyPredictor(DNAOnlyClassifier.from_pretrained(model_path).eval(),
-                                NucleotideTransformerTokenizer.from_pretrained(model_path), task)
+        return DNAOnlyPredictor(*load_dna_only(model_path), task)
     scorer = load_zero_shot_scorer(model_path, **_device_kwargs(device, dtype))
     if scorer is not None:
         return scorer

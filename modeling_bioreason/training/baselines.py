@@ -5,8 +5,9 @@
   projected CLS embeddings). LoRA SFT on the same targets (or full SFT with `lora.enabled: false`), with TRL's
   SFTTrainer (`BioReasonSFTTrainer`: the same loss, the LM head run on the answer tokens only on CPU); exported as a
   plain causal-LM folder.
-* **DNA-only** (`model.architecture: dna_only`): the frozen NT-v2 encoder on reference and variant, attention pooling
-  over tokens, and an MLP on the concatenated pair of pooled vectors; a 37-way (KEGG) or binary (VEP) classifier.
+* **DNA-only** (`model.architecture: dna_only`): the frozen DNA encoder (NT-v2 or Evo 2, read at `dna_feature_layer`)
+  on reference and variant, attention pooling over tokens, and an MLP on the concatenated pair of pooled vectors; a
+  37-way (KEGG) or binary (VEP) classifier.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from pathlib import Path
 import torch
 
 from ..data.tasks import row_to_messages
+from ..dna_encoders import encoder_kind
 from ..dna_only import DNAOnlyClassifier, DNAOnlyConfig, DNAPairCollator
 from ..hub import write_model_card
-from ..modeling_nucleotide_transformer import NucleotideTransformerModel
 from ..processing_bioreason import CHAT_TEMPLATE
-from ..tokenization_nucleotide_transformer import NucleotideTransformerTokenizer
 from .checkpoints import plan_run
 from .recipe import Recipe, trainer_arguments
 from .rows import load_rows, recipe_task
@@ -33,19 +33,24 @@ __all__ = ["DNAOnlyClassifier", "DNAOnlyConfig", "DNAPairCollator", "run_baselin
 def _dna_only_trainer(recipe: Recipe, train) -> tuple:
     from transformers import Trainer, TrainingArguments
 
+    from ..build import load_dna_encoder
     from .models import load_dna_model
 
     task = recipe_task(recipe)
     labels = sorted({task.gold_label(a) for a in train["answer"]})
     encoder = load_dna_model(recipe.model.dna_model)
-    if isinstance(encoder, str):
-        encoder = NucleotideTransformerModel.from_pretrained(encoder)
-    config = DNAOnlyConfig(dna_config=encoder.config, id2label=dict(enumerate(labels)),
+    source = encoder if isinstance(encoder, str) else None
+    if source is not None:
+        encoder = load_dna_encoder(source)
+    kind = encoder_kind(encoder.config.model_type)
+    config = DNAOnlyConfig(dna_config=encoder.config, dna_feature_layer=recipe.model.dna_feature_layer,
+                           dna_truncation=recipe.data.dna_truncation, id2label=dict(enumerate(labels)),
                            label2id={label: i for i, label in enumerate(labels)})
     model = DNAOnlyClassifier(config)
     model.dna_encoder.load_state_dict(encoder.state_dict())
-    tokenizer = NucleotideTransformerTokenizer()
-    collator = DNAPairCollator(tokenizer, config.label2id, task, recipe.data.trim_per_side, recipe.data.max_dna_tokens)
+    tokenizer = kind.tokenizer(source)
+    collator = DNAPairCollator(tokenizer, config.label2id, task, recipe.data.trim_per_side,
+                               recipe.data.max_dna_tokens or kind.dna_tokens, recipe.data.dna_truncation)
     args = TrainingArguments(**trainer_arguments(TrainingArguments, {"report_to": "none", **recipe.training}),
                              remove_unused_columns=False)
     return Trainer(model=model, args=args, train_dataset=train, data_collator=collator), tokenizer
@@ -122,8 +127,10 @@ def run_baseline(recipe: Recipe, resume: bool = False) -> str:
                              "written into the prompt; there is no DNA encoder.", text_model=recipe.model.text_model,
                              training=recipe.description, datasets=[recipe.data.dataset])
         else:
-            write_model_card(folder, None, model_name=recipe.name, summary="DNA-only baseline: frozen NT-v2 on "
-                             "reference and variant, attention pooling, MLP classifier.",
+            dna = model.config.dna_config
+            write_model_card(folder, None, model_name=recipe.name, summary=f"DNA-only baseline: a frozen "
+                             f"{encoder_kind(dna.model_type).short_name} encoder on reference and variant, read at "
+                             f"`{model.config.dna_feature_layer}`, attention pooling, MLP classifier.",
                              dna_encoder=recipe.model.dna_model, projector="attention pooling + MLP",
                              training=recipe.description, datasets=[recipe.data.dataset])
     trainer.accelerator.wait_for_everyone()

@@ -14,7 +14,7 @@ from .checkpoints import plan_run
 from .export import finish
 from .grpo_trainer import DNAGRPOTrainer
 from .lora import make_lora_config
-from .models import load_model
+from .models import load_model, set_dna_budget
 from .recipe import Recipe, trainer_arguments
 from .rows import load_rows, recipe_task
 
@@ -86,7 +86,7 @@ def make_grpo_trainer(recipe: Recipe, trainer_class: type = DNAGRPOTrainer, rows
                       remove_unused_columns=False)
     rows = load_rows(recipe, recipe.data.train_split, recipe.data.limit) if rows is None else rows
     model, processor = load_model(recipe.model, seed=args.seed)
-    processor.max_dna_tokens = recipe.data.max_dna_tokens
+    set_dna_budget(processor, model, recipe.data)
     # A sampled DNA token would desynchronise placeholders and DNA features: never generate them.
     dna_token_ids = [model.config.dna_start_token_id, model.config.dna_token_id, model.config.dna_end_token_id]
     args.generation_kwargs = {"suppress_tokens": dna_token_ids, **(args.generation_kwargs or {})}

@@ -7,10 +7,10 @@ import os
 import torch
 
 from ..build import build_bioreason
-from ..dna_encoders import random_dna_encoder
+from ..dna_encoders import DNA_ENCODERS, random_dna_encoder
 from ..example import tiny_tokenizer
 from ..pretrained_assets import qwen3_tokenizer, smollm2_gguf_path
-from .recipe import ModelSource
+from .recipe import DataSource, ModelSource
 
 
 def load_text_model(spec: str, trust_remote_code: bool = False):
@@ -65,3 +65,12 @@ def load_model(source: ModelSource, seed: int = 0):
     return build_bioreason(text_model, load_dna_model(source.dna_model), tokenizer=tokenizer,
                            projector_type=source.projector_type, dna_feature_layer=source.dna_feature_layer,
                            freeze_dna_encoder=source.freeze_dna_encoder)
+
+
+def set_dna_budget(processor, model, data: DataSource) -> None:
+    """The processor's DNA budget for a run: `max_dna_tokens` from the recipe, else the encoder's own (the paper's:
+    NT-v2 1,024, Evo 2 2,048), and what a longer window gets (`data.dna_truncation`: refused by default, or cut as
+    the recipe says, logged). The exported processor keeps both."""
+    kind = DNA_ENCODERS.get(model.config.dna_config.model_type)
+    processor.max_dna_tokens = data.max_dna_tokens or (kind.dna_tokens if kind else processor.max_dna_tokens)
+    processor.dna_truncation = data.dna_truncation

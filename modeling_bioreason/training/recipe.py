@@ -74,18 +74,25 @@ class DataSource:
     train_split: str = "train"
     eval_split: str | None = "validation"  # `val` (the old name) loads it too
     trim_per_side: int = 0  # BioReason's KEGG SFT fed untrimmed 4 kb windows (672 NT tokens); 1024 trims to 329
-    max_dna_tokens: int = 1024  # BioReason's max_length_dna
+    # BioReason's max_length_dna; null: the encoder's (dna_encoders: NT-v2 1,024, Evo 2 2,048, the paper's settings)
+    max_dna_tokens: int | None = None
+    # A window over max_dna_tokens: null (an error naming the row), or center | left | right (cut so, logged)
+    dna_truncation: str | None = None
     limit: int | None = None  # first N training rows (smoke runs)
     eval_limit: int | None = None
     reasoning_lines: int | None = None  # keep only the first N lines of each reasoning trace (short CPU runs)
 
     def __post_init__(self):
         check_types(self, "data")
+        if self.dna_truncation not in (None, "center", "left", "right"):
+            raise ValueError(f"data.dna_truncation={self.dna_truncation!r}: expected null (a window over "
+                             "max_dna_tokens is an error), center, left or right.")
         for name, low in (("trim_per_side", 0), ("max_dna_tokens", 1), ("limit", 1), ("eval_limit", 1),
                           ("reasoning_lines", 0)):
             value = getattr(self, name)
             if value is not None and value < low:
-                unset = " (or null for no limit)" if getattr(DataSource, name) is None else ""
+                unset = " (or null for the encoder's own)" if name == "max_dna_tokens" else \
+                    " (or null for no limit)" if getattr(DataSource, name) is None else ""
                 raise ValueError(f"data.{name}={value}: must be >= {low}{unset}.")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .collator import BioReasonDataCollator, task_row_to_conversation
 from .lora import make_lora_config
-from .models import load_model
+from .models import load_model, set_dna_budget
 from .checkpoints import plan_run
 from .export import finish
 from .recipe import Recipe, trainer_arguments
@@ -48,7 +48,7 @@ def run_sft(recipe: Recipe, resume: bool = False) -> str:
     evaluation = conversations(load_rows(recipe, recipe.data.eval_split, recipe.data.eval_limit, need_reasoning=True),
                                recipe) if args.eval_strategy != "no" else None
     model, processor = load_model(recipe.model, seed=args.seed)
-    processor.max_dna_tokens = recipe.data.max_dna_tokens
+    set_dna_budget(processor, model, recipe.data)
     peft_config = make_lora_config(model, recipe.lora) if recipe.lora.enabled else None
     if not recipe.lora.enabled:  # full fine-tuning of the LM and projector; the encoder only if the recipe says so
         model.model.dna_encoder.requires_grad_(not model.config.freeze_dna_encoder)
