@@ -370,6 +370,10 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
         if model is None and predictor is None and (is_nt_masked_lm(config.model) or is_evo2_causal_lm(config.model)):
             ablation.check_model(config.dna_ablation, "zero_shot_dna")
         ablation.check_dataset(config.dna_ablation, config.dataset, config.config, config.split)
+    import datasets
+
+    split_names = datasets.get_dataset_split_names(config.dataset, config.config)
+    _check_baselines(config, task, split_names)  # before the first split is loaded (which may build a cache)
     dataset = load_split(config.dataset, config.config, config.split)
     if len(dataset) == 0:
         raise ValueError(f"Split {config.split!r} of {config.dataset!r} ({config.config}) is empty: nothing to evaluate.")
@@ -381,10 +385,6 @@ def evaluate(config: EvaluationConfig, model=None, processor=None, progress: boo
     ablation.check_rows(config.dna_ablation, rows, f"the evaluated set of {where}")
     if config.ablation:  # this run is one DNA ablation of another: the same rows, their DNA altered
         rows = ablation.ablate_rows(rows, config.ablation, config.seed)
-    import datasets
-
-    split_names = datasets.get_dataset_split_names(config.dataset, config.config)
-    _check_baselines(config, task, split_names)
     has_baseline = resolve_split(config.dataset, config.config, config.baseline_split) in split_names
     train_rows = []
     if has_baseline:  # a test-only benchmark (BRCA1 SGE) has no split to look answers up in
